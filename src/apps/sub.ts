@@ -2,10 +2,12 @@
 import { Emitter } from '../events';
 
 const blink = new Emitter();
+// The Linux build of Espruino has no LED1; D0 stands in for it there.
+const led: Pin = typeof LED1 !== 'undefined' ? LED1 : D0;
 let on = false;
 blink.on('tick', () => {
   on = !on;
-  digitalWrite(LED1, on);
+  digitalWrite(led, on);
 });
 print('sub: placeholder app running');
 setInterval(() => blink.emit('tick'), 500);
