@@ -13,7 +13,7 @@ export const espruinoTarget = {
     'generator': false, 'async-generator': false, 'for-await': false, 'for-of': false,
     'class-field': false, 'class-static-field': false, 'class-private-field': false,
     'class-private-method': false, 'class-static-blocks': false, 'new-target': false,
-    'bigint': false, 'template-literal': true, 'arrow': true, 'class': true, 'const-and-let': true,
+    'bigint': false, 'template-literal': true, 'arrow': false, 'class': true, 'const-and-let': true,
   },
   tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
   charset: 'utf8',

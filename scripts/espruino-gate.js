@@ -33,7 +33,18 @@ function walk(root, fn) {
   visit(root, null);
 }
 
-const isFunction = (n) => n && /^(FunctionDeclaration|FunctionExpression|ArrowFunctionExpression)$/.test(n.type);
+// `this` inside an arrow, not counting nested non-arrow functions (they have their own `this`).
+function usesLexicalThis(arrow) {
+  let found = false;
+  const visit = (n) => {
+    if (found || n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration') return;
+    if (n.type === 'ThisExpression') { found = true; return; }
+    child(n, visit);
+  };
+  child(arrow, visit);
+  return found;
+}
+
 const memberName = (n) => (n.computed ? (n.property.type === 'Literal' ? String(n.property.value) : null) : n.property.name);
 
 /** Returns [{line, column, rule, message}] for one JavaScript source. */
@@ -76,7 +87,11 @@ export function checkSource(code) {
         if (n.superClass && n.superClass.type === 'Identifier' && /Error$/.test(n.superClass.name))
           report(n, 'extends-error', `class extends ${n.superClass.name} loses .message on Espruino; build the error from new Error(msg)`);
         break;
-      case 'FunctionDeclaration': case 'FunctionExpression': case 'ArrowFunctionExpression':
+      case 'ArrowFunctionExpression':
+        if (usesLexicalThis(n))
+          report(n, 'arrow-this', 'arrow function using `this`: Espruino 2v29 aborts (ASSERT jsvHasChildren) when it skips one (untaken ?:, && / ||, switch case); build with scripts/esbuild-espruino.js, which lowers arrows');
+        // falls through
+      case 'FunctionDeclaration': case 'FunctionExpression':
         if (n.generator) report(n, 'generator', 'generators are not supported on Espruino');
         if (n.async) report(n, 'async', 'async functions are not supported on Espruino');
         break;

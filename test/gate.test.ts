@@ -56,6 +56,8 @@ const bad: [string, string][] = [
   ['hoisting', 'function outer() { inner(); function inner() {} }'],
   ['hoisting', 'function a() { b(); } a(); function b() {}'],
   ['hoisting', '(function () { f(); })(); function f() {}'],
+  ['arrow-this', 'class A { f(c) { return c ? 1 : (() => this.x)(); } }'],
+  ['arrow-this', 'class A { f() { return () => { return this.x; }; } }'],
   ['loop-closure', 'for (let i = 0; i < 3; i++) setTimeout(function () { print(i); }, 1);'],
 ];
 
@@ -71,6 +73,7 @@ const good: string[] = [
   'function a() { return b(); } function b() { return 1; } a();',
   'class A extends B { constructor() { super(); this.x = 1; } static s() {} get y() { return 1; } }',
   'var f = (a, b) => a + b; var s = `x${f(1, 2)}`;',
+  'class A { f() { var t = this; return [1].map((v) => function () { return this; }); } }',
   'let a = 1; const b = a ?? 2; var c = 0b101 + 0o7;',
   'try { f(); } catch { }',
   'for (var i = 0; i < 3; i++) setTimeout(function () {}, i);',
