@@ -82,6 +82,8 @@ export function checkSource(code) {
       case 'Property': case 'MethodDefinition': case 'PropertyDefinition':
         if (n.computed) report(n, 'computed-key', 'computed keys ({[k]: v}) are not supported on Espruino'); break;
       case 'Literal':
+        if (n.regex && /\[(?:[^\]\\]|\\.)*(?<!\\)\//.test(n.regex.pattern))
+          report(n, 'regex-slash', 'unescaped / inside a regex character class is a syntax error on Espruino; write \\/');
         if (n.bigint !== undefined) report(n, 'absent-global', 'BigInt literals are not supported on Espruino'); break;
       case 'ClassDeclaration': case 'ClassExpression':
         if (n.superClass && n.superClass.type === 'Identifier' && /Error$/.test(n.superClass.name))

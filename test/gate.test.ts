@@ -58,6 +58,8 @@ const bad: [string, string][] = [
   ['hoisting', '(function () { f(); })(); function f() {}'],
   ['arrow-this', 'class A { f(c) { return c ? 1 : (() => this.x)(); } }'],
   ['arrow-this', 'class A { f() { return () => { return this.x; }; } }'],
+  ['regex-slash', 'var r = /[/]/;'],
+  ['regex-slash', 'var r = /a[^/b]+/;'],
   ['loop-closure', 'for (let i = 0; i < 3; i++) setTimeout(function () { print(i); }, 1);'],
 ];
 
@@ -76,6 +78,7 @@ const good: string[] = [
   'class A { f() { var t = this; return [1].map((v) => function () { return this; }); } }',
   'let a = 1; const b = a ?? 2; var c = 0b101 + 0o7;',
   'try { f(); } catch { }',
+  'var r = /[\\/]x\\/y/; var q = /a\\/[b]/;',
   'for (var i = 0; i < 3; i++) setTimeout(function () {}, i);',
   'for (let i = 0; i < 3; i++) total += i;',
   'var u = new Uint8Array(4); u.set([1], 0); var s = E.toString(u); [].slice.call(u);',
