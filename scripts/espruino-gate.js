@@ -45,6 +45,21 @@ function usesLexicalThis(arrow) {
   return found;
 }
 
+// esbuild's arrow lowering puts `var _this = this` first in a derived constructor, before super():
+// that throws. Report any `this` that a derived constructor reaches before its super() call.
+function checkThisBeforeSuper(cls, report) {
+  const ctor = cls.body.body.find((m) => m.type === 'MethodDefinition' && m.kind === 'constructor');
+  if (!ctor) return;
+  let superSeen = false;
+  const visit = (n) => {
+    if (superSeen || n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration' || n.type === 'ClassExpression') return;
+    if (n.type === 'CallExpression' && n.callee.type === 'Super') { child(n, visit); superSeen = true; return; }
+    if (n.type === 'ThisExpression') report(n, 'this-before-super', '`this` before super() in a derived constructor throws; do not use arrows with `this` in such constructors');
+    child(n, visit);
+  };
+  for (const stmt of ctor.value.body.body) visit(stmt);
+}
+
 const memberName = (n) => (n.computed ? (n.property.type === 'Literal' ? String(n.property.value) : null) : n.property.name);
 
 /** Returns [{line, column, rule, message}] for one JavaScript source. */
@@ -86,6 +101,7 @@ export function checkSource(code) {
           report(n, 'regex-slash', 'unescaped / inside a regex character class is a syntax error on Espruino; write \\/');
         if (n.bigint !== undefined) report(n, 'absent-global', 'BigInt literals are not supported on Espruino'); break;
       case 'ClassDeclaration': case 'ClassExpression':
+        if (n.superClass) checkThisBeforeSuper(n, report);
         if (n.superClass && n.superClass.type === 'Identifier' && /Error$/.test(n.superClass.name))
           report(n, 'extends-error', `class extends ${n.superClass.name} loses .message on Espruino; build the error from new Error(msg)`);
         break;

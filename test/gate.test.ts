@@ -60,6 +60,7 @@ const bad: [string, string][] = [
   ['arrow-this', 'class A { f() { return () => { return this.x; }; } }'],
   ['regex-slash', 'var r = /[/]/;'],
   ['regex-slash', 'var r = /a[^/b]+/;'],
+  ['this-before-super', 'class A extends B { constructor() { var _this = this; super(); } }'],
   ['loop-closure', 'for (let i = 0; i < 3; i++) setTimeout(function () { print(i); }, 1);'],
 ];
 
@@ -78,6 +79,7 @@ const good: string[] = [
   'class A { f() { var t = this; return [1].map((v) => function () { return this; }); } }',
   'let a = 1; const b = a ?? 2; var c = 0b101 + 0o7;',
   'try { f(); } catch { }',
+  'class A extends B { constructor() { super(); var t = this; t.x = function () { return this; }; } }',
   'var r = /[\\/]x\\/y/; var q = /a\\/[b]/;',
   'for (var i = 0; i < 3; i++) setTimeout(function () {}, i);',
   'for (let i = 0; i < 3; i++) total += i;',
