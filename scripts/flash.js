@@ -138,6 +138,7 @@ function flash(opts, bundle) {
   };
   child.stdout.on('data', (d) => { process.stdout.write(d); scan(d.toString()); });
   child.stderr.on('data', (d) => { process.stderr.write(d); scan(d.toString()); });
+  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('close', (code) => {
     rmSync(dir, { recursive: true, force: true });
     if (failure !== undefined) fail(`could not reach the board on ${opts.port} (${failure.trim()})`);
