@@ -1,6 +1,8 @@
 // The MQTT 3.1.1 codec against the oracle, mqtt-packet: our encode() must produce its generate()
 // bytes, and our Decoder must return what its parser returns, field by field (its Buffers read as
 // Uint8Array). Then streams: random splits, oversize packets, random and mutated bytes.
+// codec-broker is imported, so every type goes both ways; the core alone (what a client flashes)
+// is loaded a second time, without it, for the tests of the client's directions.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -10,6 +12,8 @@ import {
   ERR_MALFORMED, ERR_QOS, ERR_PACKET_ID, ERR_TOPIC, ERR_STRING, ERR_PAYLOAD, ERR_FIELD,
   type Packet, type OversizeInfo,
 } from '../src/mqtt/codec.ts';
+import '../src/mqtt/codec-broker.ts';
+import { installE } from './helpers/espruino-e.ts';
 
 // @ts-expect-error plain JavaScript module without types
 import { checkSource } from '../scripts/espruino-gate.js';
@@ -18,6 +22,9 @@ import { compileTs, minifyJs } from '../scripts/esbuild-espruino.js';
 import { rollup } from 'rollup';
 import { existsSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
+
+// the codec converts strings and joins bytes with Espruino's E.toUint8Array and E.toString
+installE();
 
 const CODES = [ERR_MALFORMED, ERR_QOS, ERR_PACKET_ID, ERR_TOPIC, ERR_STRING, ERR_PAYLOAD, ERR_FIELD];
 
@@ -577,10 +584,82 @@ describe('UTF-8 strings', () => {
   });
 });
 
+describe('the core alone (codec.ts without codec-broker): a client\'s directions', () => {
+  // a second instance of the module, whose table codec-broker never touched
+  const url = new URL('../src/mqtt/codec.ts?core-alone', import.meta.url).href;
+  const loading: Promise<typeof import('../src/mqtt/codec.ts')> = import(url);
+  const toBroker: [string, any][] = [
+    ['CONNECT', { cmd: 'connect', clientId: 'board-1', keepalive: 30, username: 'üser', password: bytesOf(0, 255), will: { topic: 'status/温度', payload: bytesOf(1), qos: 1, retain: true } }],
+    ['PUBLISH', { cmd: 'publish', topic: 'sensor/温度', payload: bytesOf(1, 2, 3), qos: 2, messageId: 9, retain: true, dup: true }],
+    ['PUBACK', { cmd: 'puback', messageId: 1 }],
+    ['PUBREC', { cmd: 'pubrec', messageId: 2 }],
+    ['PUBREL', { cmd: 'pubrel', messageId: 3 }],
+    ['PUBCOMP', { cmd: 'pubcomp', messageId: 4 }],
+    ['SUBSCRIBE', { cmd: 'subscribe', messageId: 5, subscriptions: [{ topic: 'a/+/温', qos: 1 }, { topic: '#', qos: 2 }] }],
+    ['UNSUBSCRIBE', { cmd: 'unsubscribe', messageId: 6, unsubscriptions: ['a/+/温', '#'] }],
+    ['PINGREQ', { cmd: 'pingreq' }],
+    ['DISCONNECT', { cmd: 'disconnect' }],
+  ];
+  const toClient: [string, any][] = [
+    ['CONNACK', { cmd: 'connack', returnCode: 5, sessionPresent: false }],
+    ['PUBLISH', { cmd: 'publish', topic: 'sensor/温度', payload: filled(300), qos: 1, messageId: 7 }],
+    ['PUBACK', { cmd: 'puback', messageId: 1 }],
+    ['PUBREC', { cmd: 'pubrec', messageId: 2 }],
+    ['PUBREL', { cmd: 'pubrel', messageId: 3 }],
+    ['PUBCOMP', { cmd: 'pubcomp', messageId: 4 }],
+    ['SUBACK', { cmd: 'suback', messageId: 5, granted: [0, 1, 2, 0x80] }],
+    ['UNSUBACK', { cmd: 'unsuback', messageId: 6 }],
+    ['PINGRESP', { cmd: 'pingresp' }],
+  ];
+
+  test('encodes every client-to-broker type as mqtt-packet does', async () => {
+    const core = await loading;
+    assert.notEqual(core.encode, encode);
+    for (const [name, p] of toBroker) assert.deepEqual(core.encode(p), theirBytes(p), name);
+  });
+
+  test('decodes every broker-to-client type as mqtt-packet does, in one stream and byte by byte', async () => {
+    const core = await loading;
+    const bytes = concat(toClient.map(([, p]) => theirBytes(p)));
+    const expected = theirParse(bytes).packets;
+    for (const step of [bytes.length, 1]) {
+      const got: any[] = [];
+      const d = new core.Decoder({ packet: (p) => got.push(plain(p)), oversize() { assert.fail('no oversize'); } });
+      for (let i = 0; i < bytes.length; i += step) d.push(bytes.subarray(i, i + step));
+      assert.deepEqual(got, expected);
+    }
+  });
+
+  test('a CONNECT (or other broker-bound packet) arriving at a client is refused with a typed error', async () => {
+    const core = await loading;
+    const refused = (p: any) => {
+      const got: any[] = [];
+      const d = new core.Decoder({ packet: (x) => got.push(x), oversize: (x) => got.push(x) }, 10);
+      throwsCode(() => d.push(concat([theirBytes({ cmd: 'pingresp' }), theirBytes(p)])), ERR_MALFORMED, /header/);
+      assert.equal(got.length, 1); // the PINGRESP before it
+    };
+    refused({ cmd: 'connect', clientId: 'intruder' });
+    refused({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 0 }] });
+    refused({ cmd: 'unsubscribe', messageId: 1, unsubscriptions: ['a'] });
+    refused({ cmd: 'pingreq' });
+    refused({ cmd: 'disconnect' });
+    refused({ cmd: 'connect', clientId: 'x'.repeat(100) }); // over the maximum: refused from its fixed header
+  });
+
+  test('encoding a broker-to-client type needs codec-broker: a typed error', async () => {
+    const core = await loading;
+    for (const p of [{ cmd: 'connack', returnCode: 0 }, { cmd: 'suback', messageId: 1, granted: [0] }, { cmd: 'unsuback', messageId: 1 }, { cmd: 'pingresp' }]) {
+      throwsCode(() => core.encode(p as Packet), ERR_FIELD, /cmd/);
+      assert.ok(encode(p as Packet).length > 0); // with codec-broker loaded
+    }
+  });
+});
+
 describe('as bundled for the board', () => {
-  /** The codec bundled and minified with the app settings, as an IIFE like dist/. */
+  /** The codec (core and codec-broker) bundled and minified with the app settings, as an IIFE like dist/. */
   async function boardCode(): Promise<string> {
     const entry = `import { encode, Decoder, validateTopic, validateFilter } from ${JSON.stringify(resolve('src/mqtt/codec.ts'))};
+      import ${JSON.stringify(resolve('src/mqtt/codec-broker.ts'))};
       E.codec = { encode: encode, Decoder: Decoder, validateTopic: validateTopic, validateFilter: validateFilter };`;
     const bundle = await rollup({
       input: 'entry',

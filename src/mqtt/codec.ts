@@ -1,7 +1,12 @@
-// MQTT 3.1.1 packets: encode() and a streaming Decoder. Pure: no sockets, no timers.
-// Packet objects use mqtt-packet's field names and values, with Uint8Array for binary fields.
+// MQTT 3.1.1 packets as a client sends and receives them: encode() of CONNECT, PUBLISH, PUBACK,
+// PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT, and a streaming Decoder of
+// CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP. Importing
+// ./codec-broker adds the other direction of every type to the same table (TYPES).
+// Pure: no sockets, no timers. Packet objects use mqtt-packet's field names and values, with
+// Uint8Array for binary fields. Needs E.toUint8Array and E.toString (in Node: as the simulated
+// board installs them, see test/helpers/espruino-e.ts).
 import { codedError } from '../error';
-import { SPEC_URI, isAscii, utf8Bytes, utf8String, wellFormed } from './utf8';
+import { isAscii, utf8Bytes, utf8String, wellFormed } from './utf8';
 
 export type QoS = 0 | 1 | 2;
 
@@ -87,8 +92,9 @@ export type Packet = ConnectPacket | ConnackPacket | PublishPacket | AckPacket |
   | SubackPacket | UnsubscribePacket | EmptyPacket;
 
 // Error codes: stable, for programs to test err.code
-/** Received bytes that are not an MQTT 3.1.1 packet: unknown type, reserved flag bits set wrong,
- *  remaining length over 4 bytes, lengths that disagree with the content, another protocol. */
+/** Received bytes that are not an MQTT 3.1.1 packet: unknown type (or one this side does not
+ *  receive: a broker's packet type without codec-broker), reserved flag bits set wrong, remaining
+ *  length over 4 bytes, lengths that disagree with the content, another protocol. */
 export const ERR_MALFORMED = 'MQTT_MALFORMED';
 /** QoS outside 0..2 (QoS 3 received), or a SUBACK code other than 0, 1, 2, 0x80. */
 export const ERR_QOS = 'MQTT_QOS';
@@ -101,35 +107,43 @@ export const ERR_TOPIC = 'MQTT_TOPIC';
 export const ERR_STRING = 'MQTT_STRING';
 /** Payload, will payload or password not a Uint8Array or string, or too long. */
 export const ERR_PAYLOAD = 'MQTT_PAYLOAD';
-/** Another field that may not be sent: cmd, keepalive, returnCode, password without username
- *  [MQTT-3.1.2-22], empty clientId without clean [MQTT-3.1.3-7], empty list. */
+/** Another field that may not be sent: cmd (unknown, or a broker's without codec-broker),
+ *  keepalive, returnCode, password without username [MQTT-3.1.2-22], empty clientId without clean
+ *  [MQTT-3.1.3-7], empty list. */
 export const ERR_FIELD = 'MQTT_FIELD';
 
 /** Largest remaining length: 4 bytes of 7 bits. */
 export const MAX_REMAINING = 268435455;
 
-// The one table of packet types, by type number, shared by encode and decode
-const CMDS = ',connect,connack,publish,puback,pubrec,pubrel,pubcomp,subscribe,suback,unsubscribe,unsuback,pingreq,pingresp,disconnect'.split(',');
-const enum Type { CONNECT = 1, CONNACK, PUBLISH, PUBREL = 6, SUBSCRIBE = 8, SUBACK, UNSUBSCRIBE, PINGREQ = 12 }
-/** The list field of SUBSCRIBE, SUBACK, UNSUBSCRIBE */
-const LISTS: { [t: number]: string } = { 8: 'subscriptions', 9: 'granted', 10: 'unsubscriptions' };
-/** Fixed header flags of PUBLISH */
-const enum Flag { RETAIN = 1, QOS = 6, DUP = 8 }
-const enum Connect { RESERVED = 1, CLEAN = 2, WILL = 4, WILL_QOS = 0x18, WILL_QOS_SHIFT = 3, WILL_RETAIN = 0x20, PASSWORD = 0x40, USERNAME = 0x80 }
-const LEVEL = 4; // protocol level of MQTT 3.1.1
-/** What a field holds, for field() */
-const enum Kind { ID, STRING, TOPIC, FILTER, BINARY, QOS, GRANTED }
-const SUBACK_FAILURE = 0x80;
 const U16 = 65535;
 const EMPTY = new Uint8Array(0);
+const enum Type {
+  PUBLISH = 3,
+  /** Bit t + 1 is set for the packet types t whose fixed-header flags must be 0b0010: PUBREL,
+   *  SUBSCRIBE, UNSUBSCRIBE [MQTT-2.2.2-1]. The others but PUBLISH have 0. */
+  FLAGS_0010 = 0xa80,
+}
+const FILTER = 'filter';
 
+// Helpers marked "codec-broker" are exported under `_` names at the end: internal to the codec.
+
+/** Writes (in encode) or reads (in decode) the fields of packet p after its fixed header. */
+export type Coder = (p: any) => void;
+
+/** codec-broker */
 function fail(code: string, message: string): never {
   throw codedError(code, message);
 }
 
-/** x is an integer in 0..max (and a number: '1' >>> 0 !== '1') */
-function isUint(x: unknown, max: number): x is number {
-  return (x as number) >>> 0 === x && x <= max;
+/** QoS q, 0 if undefined; else ERR_QOS ('1', 1.5, -1 and null too). codec-broker */
+function qos(q: unknown): QoS {
+  if ([0, 1, 2][q as number] !== q) fail(ERR_QOS, 'bad QoS ' + q);
+  return (q || 0) as QoS;
+}
+
+/** A SUBACK return code: a granted QoS, or 0x80 for a refusal. codec-broker */
+function granted(x: unknown): number {
+  return x === 0x80 ? x : qos(x);
 }
 
 /** x is neither undefined nor null. Never `x != null`: on Espruino that turns a Uint8Array into a
@@ -138,72 +152,92 @@ function isSet(x: unknown): boolean {
   return x === null ? false : x !== undefined;
 }
 
-/** Required fixed-header flags: 0b0010 for PUBREL, SUBSCRIBE, UNSUBSCRIBE, 0 for the others but PUBLISH. */
-function fixedFlags(t: number): number {
-  return t == Type.PUBREL || t == Type.SUBSCRIBE || t == Type.UNSUBSCRIBE ? 2 : 0;
+// encode's output: the fixed header, then the rest as parts (numbers arrays, Uint8Arrays), joined
+// by one native E.toUint8Array: no JavaScript loop per payload byte. encode and decode never re-enter.
+let parts: ArrayLike<number>[] = [];
+let size = 0;
+
+/** codec-broker */
+function put(x: ArrayLike<number>): void {
+  parts.push(x);
+  size += x.length;
 }
 
-function checkQos(q: unknown): QoS {
-  if (q !== undefined && !isUint(q, 2)) fail(ERR_QOS, 'QoS ' + q + ', not 0..2');
-  return (q || 0) as QoS;
+function putU16(n: number): void {
+  put([n >> 8, n & 255]);
 }
 
-function u16(n: number): number[] {
-  return [n >> 8, n & 255];
+/** A field with a 2-byte length: a string's UTF-8, a will payload, a password. */
+function putField(b: Uint8Array): void {
+  if (b.length > U16) fail(ERR_PAYLOAD, 'field over 65535 bytes');
+  putU16(b.length);
+  put(b);
 }
 
-/** The UTF-8 of MQTT string s; `what` names it in the error. */
-function stringBytes(s: unknown, what: unknown): Uint8Array {
+/** The packet id, 1..65535 [MQTT-2.3.1-1]; also the whole of PUBACK, PUBREC, PUBREL, PUBCOMP,
+ *  UNSUBACK. codec-broker */
+function putId(p: any): void {
+  const x = p.messageId;
+  if (!x || (x & U16) !== x) fail(ERR_PACKET_ID, 'bad messageId ' + x);
+  putU16(x);
+}
+
+/** The packet id, then p[key]: an array of one entry at least, each written by fn. codec-broker */
+function putList(p: any, key: string, fn: (x: any) => void): void {
+  const l = p[key];
+  putId(p);
+  if (!(l && l.length)) fail(ERR_FIELD, 'empty ' + key);
+  l.forEach(fn);
+}
+
+/** s, if it is a topic name (what: 'topic') or filter (FILTER): not empty, wildcards only in a
+ *  filter, each filling a whole level, '#' only the last. Inside the regex classes '/' is escaped:
+ *  Espruino's lexer ends a regex literal at a bare one. codec-broker */
+function checkTopic(s: string, what: string): string {
+  if (!s || (what == FILTER ? /[^\/][+#]|[+#][^\/]|#./ : /[+#]/).test(s)) fail(ERR_TOPIC, 'bad ' + what + ' ' + s);
+  return s;
+}
+
+/** The UTF-8 of s, a string of well-formed UTF-8 without U+0000, up to 65535 bytes
+ *  [MQTT-1.5.3-1, MQTT-1.5.3-2], else ERR_STRING naming it `what`; with `topic` set, also a
+ *  topic name or filter (checkTopic). */
+function utf8(s: unknown, what: string, topic?: 1): Uint8Array {
   const b = typeof s == 'string' && utf8Bytes(s);
-  if (!b || b.length > U16 || ((SPEC_URI || !isAscii(s as string)) && !wellFormed(b))) {
-    fail(ERR_STRING, what + ': not a string of UTF-8 without U+0000, up to 65535 bytes');
-  }
+  if (!b || b.length > U16 || !(isAscii(s as string) || wellFormed(b))) fail(ERR_STRING, 'bad ' + what);
+  if (topic) checkTopic(s as string, what);
   return b as Uint8Array;
 }
 
-/** Returns s if it is a topic name (kind TOPIC) or filter (kind FILTER), else throws ERR_TOPIC:
- *  not empty, wildcards only in a filter, each filling a whole level, '#' only the last. Inside the
- *  regex classes '/' is escaped: Espruino's lexer ends a regex literal at a bare one. */
-function checkTopic(s: string, kind: Kind): string {
-  if (!s || (kind == Kind.FILTER ? /[^\/][+#]|[+#][^\/]|#./ : /[+#]/).test(s)) {
-    fail(ERR_TOPIC, kind == Kind.FILTER ? 'filter "' + s + '": use a/+/c or a/#' : 'topic "' + s + '": empty or with + or #');
-  }
-  return s;
+/** Payload, will payload or password: a string goes as UTF-8, undefined and null as nothing. */
+function binary(x: unknown): Uint8Array {
+  if (!isSet(x)) return EMPTY;
+  if (typeof x == 'string') x = utf8Bytes(x); // undefined for a lone surrogate
+  return x instanceof Uint8Array ? x : fail(ERR_PAYLOAD, 'payload not Uint8Array/string');
 }
 
 /** Throws a CodedError (ERR_TOPIC, ERR_STRING) unless topic may be published to; returns its UTF-8. */
 export function validateTopic(topic: string): Uint8Array {
-  const b = stringBytes(topic, 'topic');
-  checkTopic(topic, Kind.TOPIC);
-  return b;
+  return utf8(topic, 'topic', 1);
 }
 
 /** Throws a CodedError (ERR_TOPIC, ERR_STRING) unless filter may be subscribed to; returns its UTF-8. */
 export function validateFilter(filter: string): Uint8Array {
-  const b = stringBytes(filter, 'filter');
-  checkTopic(filter, Kind.FILTER);
-  return b;
+  return utf8(filter, FILTER, 1);
 }
 
-function binaryBytes(x: unknown): Uint8Array {
-  if (typeof x == 'string') return utf8Bytes(x) || fail(ERR_PAYLOAD, 'payload or password: a lone surrogate');
-  if (x instanceof Uint8Array) return x;
-  if (isSet(x)) fail(ERR_PAYLOAD, 'payload or password: not a Uint8Array or string');
-  return EMPTY;
+function putFilter(f: string): void {
+  putField(validateFilter(f));
 }
 
-// The one encode or decode in progress: neither re-enters, sinks run after decoding. encode collects
-// the bytes after the fixed header as parts, each copied whole by one native set() (no JavaScript
-// loop per payload byte); decode reads body from pos.
-let encoding = false;
-let parts: ArrayLike<number>[] = [];
+// decode's input: the body of one packet, read from pos
 let body: Uint8Array = EMPTY;
 let pos = 0;
 
 function truncated(): never {
-  return fail(ERR_MALFORMED, 'packet shorter than its content');
+  return fail(ERR_MALFORMED, 'packet shorter than content');
 }
 
+/** codec-broker */
 function readByte(): number {
   return pos < body.length ? body[pos++] : truncated();
 }
@@ -212,148 +246,145 @@ function readU16(): number {
   return readByte() << 8 | readByte();
 }
 
-/** A field with a 2-byte length. */
+/** A field with a 2-byte length. codec-broker */
 function readBytes(): Uint8Array {
   const n = readU16();
   if (pos + n > body.length) truncated();
   return body.subarray(pos, pos += n);
 }
 
-/** Encodes o[key], or decodes a field into it. */
-function field(kind: Kind, o: any, key: string | number): void {
-  let x = o[key];
-  if (encoding) {
-    if (kind == Kind.ID) {
-      if (!x || !isUint(x, U16)) fail(ERR_PACKET_ID, 'messageId ' + x + ', not 1..65535');
-      parts.push(u16(x));
-    } else if (kind > Kind.BINARY) parts.push([kind == Kind.GRANTED && x == SUBACK_FAILURE ? x : checkQos(x)]);
-    else {
-      x = kind == Kind.BINARY ? binaryBytes(x) : kind == Kind.STRING ? stringBytes(x, key) : kind == Kind.TOPIC ? validateTopic(x) : validateFilter(x);
-      if (x.length > U16) fail(ERR_PAYLOAD, key + ' over 65535 bytes');
-      parts.push(u16(x.length), x);
-    }
-  } else if (kind == Kind.ID) o[key] = readU16() || fail(ERR_PACKET_ID, 'received packet id 0');
-  else if (kind > Kind.BINARY) {
-    x = readByte();
-    // SUBSCRIBE options bits 7-2 are reserved [MQTT-3.8.3-4]
-    if (kind == Kind.QOS && x > 3) fail(ERR_MALFORMED, 'SUBSCRIBE options with reserved bits');
-    o[key] = kind == Kind.GRANTED && x == SUBACK_FAILURE ? x : checkQos(x);
-  } else if (kind == Kind.BINARY) o[key] = readBytes();
-  else {
-    x = utf8String(readBytes());
-    if (x === undefined) fail(ERR_STRING, 'received string: not UTF-8, or with U+0000');
-    o[key] = kind == Kind.STRING ? x : checkTopic(x, kind);
-  }
+/** codec-broker */
+function readString(): string {
+  const s = utf8String(readBytes());
+  return s === undefined ? fail(ERR_STRING, 'bad UTF-8') : s;
 }
 
-/** Encodes or decodes the fields of packet p of type t after the fixed header (first byte h). */
-function fields(p: any, t: number, h: number): void {
-  let f = 0;
-  let w = p.will;
-  const k = p.keepalive || 0;
-  if (t == Type.CONNECT) {
-    if (encoding) {
-      f = (p.clean === undefined || p.clean ? Connect.CLEAN : 0) | (isSet(p.username) ? Connect.USERNAME : 0) |
-        (isSet(p.password) ? Connect.PASSWORD : 0) |
-        (w ? Connect.WILL | checkQos(w.qos) << Connect.WILL_QOS_SHIFT | (w.retain ? Connect.WILL_RETAIN : 0) : 0);
-      if (!isUint(k, U16)) fail(ERR_FIELD, 'keepalive ' + k + ', not 0..65535');
-      if ((f & (Connect.USERNAME | Connect.PASSWORD)) == Connect.PASSWORD) fail(ERR_FIELD, 'password without username');
-      if (!(f & Connect.CLEAN || p.clientId)) fail(ERR_FIELD, 'empty clientId without clean');
-      // protocol name 'MQTT', level, flags, keepalive
-      parts.push([0, 4, 77, 81, 84, 84, LEVEL, f], u16(k));
-    } else {
-      field(Kind.STRING, p, 'protocolId');
-      const level = readByte();
-      f = readByte();
-      // reserved bit 0 [MQTT-3.1.2-3]; will QoS and retain only with a will [MQTT-3.1.2-11];
-      // password only with username [MQTT-3.1.2-22]
-      if (p.protocolId != 'MQTT' || level != LEVEL || f & Connect.RESERVED || (!(f & Connect.WILL) && f & (Connect.WILL_QOS | Connect.WILL_RETAIN)) ||
-        (f & (Connect.USERNAME | Connect.PASSWORD)) == Connect.PASSWORD) {
-        fail(ERR_MALFORMED, 'CONNECT: not MQTT 3.1.1, or reserved flags');
-      }
-      p.protocolVersion = LEVEL;
-      p.clean = !!(f & Connect.CLEAN);
-      p.keepalive = readU16();
-      if (f & Connect.WILL) w = p.will = { retain: !!(f & Connect.WILL_RETAIN), qos: checkQos(f >> Connect.WILL_QOS_SHIFT & 3) };
-    }
-    field(Kind.STRING, encoding ? { clientId: p.clientId || '' } : p, 'clientId');
-    if (f & Connect.WILL) {
-      field(Kind.TOPIC, w, 'topic');
-      field(Kind.BINARY, w, 'payload');
-    }
-    if (f & Connect.USERNAME) field(Kind.STRING, p, 'username');
-    if (f & Connect.PASSWORD) field(Kind.BINARY, p, 'password');
-  } else if (t == Type.CONNACK) {
-    if (encoding) {
-      if (!isUint(p.returnCode, 5)) fail(ERR_FIELD, 'returnCode ' + p.returnCode + ', not 0..5');
-      parts.push([p.sessionPresent ? 1 : 0, p.returnCode]);
-    } else {
-      // session present is bit 0, the others reserved [MQTT-3.2.2-1]; return codes over 5 reserved
-      if ((f = readByte()) > 1 || (p.returnCode = readByte()) > 5) fail(ERR_MALFORMED, 'CONNACK: reserved flags or code');
-      p.sessionPresent = !!f;
-    }
-  } else if (t == Type.PUBLISH) {
-    field(Kind.TOPIC, p, 'topic');
-    if (h & Flag.QOS) field(Kind.ID, p, 'messageId');
-    if (encoding) parts.push(binaryBytes(p.payload));
-    else {
-      p.payload = body.subarray(pos);
-      pos = body.length;
-    }
-  } else if (t < Type.PINGREQ) {
-    field(Kind.ID, p, 'messageId');
-    const name = LISTS[t];
-    if (name) {
-      const l = encoding ? p[name] : p[name] = [];
-      if (encoding && !(l && l.length)) fail(ERR_FIELD, name + ': empty');
-      // decoding: one entry at least [MQTT-3.8.3-3, MQTT-3.10.3-2], up to the end
-      for (let i = 0; encoding ? i < l.length : !i || pos < body.length; i++) {
-        if (t == Type.SUBSCRIBE) {
-          const s = encoding ? l[i] || {} : l[i] = {};
-          field(Kind.FILTER, s, 'topic');
-          field(Kind.QOS, s, 'qos');
-        } else field(t == Type.SUBACK ? Kind.GRANTED : Kind.FILTER, l, i);
-      }
-    }
-  }
+/** A received packet id, which must not be 0 [MQTT-2.3.1-1]. */
+function packetId(x: number): number {
+  return x || fail(ERR_PACKET_ID, 'packet id 0');
 }
+
+/** The packet id; also the whole of PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK. */
+function readId(p: any): void {
+  p.messageId = packetId(readU16());
+}
+
+/** The packet id, then entries read by fn up to the end of the packet, one at least
+ *  [MQTT-3.8.3-3, MQTT-3.10.3-2]. codec-broker */
+function readList(p: any, fn: () => any): any[] {
+  const l = [];
+  readId(p);
+  do l.push(fn()); while (pos < body.length);
+  return l;
+}
+
+/** PINGREQ, PINGRESP, DISCONNECT: no fields. */
+function none(): void {}
+
+// ---- the client's side: what it sends, what it receives ----
+
+function putConnect(p: any): void {
+  const w = p.will;
+  const k = p.keepalive || 0;
+  const u = isSet(p.username);
+  const pw = isSet(p.password);
+  // flags: username, password, will retain, will QoS, will, clean session
+  const f = (u ? 0x80 : 0) | (pw ? 0x40 : 0) | (w ? 4 | qos(w.qos) << 3 | (w.retain ? 0x20 : 0) : 0) |
+    (p.clean === undefined || p.clean ? 2 : 0);
+  if ((k & U16) !== k) fail(ERR_FIELD, 'bad keepalive ' + k);
+  if (pw && !u) fail(ERR_FIELD, 'password needs username');
+  if (!(f & 2 || p.clientId)) fail(ERR_FIELD, 'empty clientId needs clean');
+  // protocol name 'MQTT', level 4 (3.1.1), flags, keepalive
+  put([0, 4, 77, 81, 84, 84, 4, f, k >> 8, k & 255]);
+  putField(utf8(p.clientId || '', 'clientId'));
+  if (w) {
+    putField(validateTopic(w.topic));
+    putField(binary(w.payload));
+  }
+  if (u) putField(utf8(p.username, 'username'));
+  if (pw) putField(binary(p.password));
+}
+
+/** Packet type names by type number. */
+const CMDS = ',connect,connack,publish,puback,pubrec,pubrel,pubcomp,subscribe,suback,unsubscribe,unsuback,pingreq,pingresp,disconnect'.split(',');
+
+/** The one table of packet types, by type number: [how encode writes it, how the Decoder reads
+ *  it], 0 for a direction this side does not handle. The client's directions here; codec-broker
+ *  fills in the broker's. Types 0 and 15 are reserved. codec-broker */
+const TYPES: (Coder | 0)[][] = [
+  [0, 0],
+  [putConnect, 0],
+  [0, function (p: any): void {
+    const f = readByte();
+    // session present is bit 0, the others reserved [MQTT-3.2.2-1]; return codes over 5 reserved
+    if (f > 1 || (p.returnCode = readByte()) > 5) fail(ERR_MALFORMED, 'bad CONNACK');
+    p.sessionPresent = !!f;
+  }],
+  [function (p: any): void {
+    putField(validateTopic(p.topic));
+    if (p.qos) putId(p);
+    put(binary(p.payload));
+  }, function (p: any): void {
+    p.topic = checkTopic(readString(), 'topic');
+    if (p.qos) readId(p);
+    p.payload = body.subarray(pos);
+    pos = body.length;
+  }],
+  [putId, readId], // PUBACK
+  [putId, readId], // PUBREC
+  [putId, readId], // PUBREL
+  [putId, readId], // PUBCOMP
+  [function (p: any): void {
+    putList(p, 'subscriptions', function (s: any): void {
+      putFilter((s || 0).topic);
+      put([qos(s.qos)]);
+    });
+  }, 0],
+  [0, function (p: any): void {
+    p.granted = readList(p, function (): number { return granted(readByte()); });
+  }],
+  [function (p: any): void {
+    putList(p, 'unsubscriptions', putFilter);
+  }, 0],
+  [0, readId], // UNSUBACK
+  [none, 0], // PINGREQ
+  [0, none], // PINGRESP
+  [none, 0], // DISCONNECT
+  [0, 0],
+];
+
+export {
+  TYPES as _TYPES, fail as _fail, qos as _qos, granted as _granted, put as _put, putId as _putId,
+  putList as _putList, checkTopic as _checkTopic, readByte as _readByte, readBytes as _readBytes,
+  readString as _readString, readList as _readList,
+};
 
 /** The bytes of packet p. Throws a CodedError (see the ERR_ constants) if p may not be sent. */
 export function encode(p: Packet | PublishInput): Uint8Array {
-  const a = p as any;
-  const t = CMDS.indexOf(a.cmd);
-  if (t < 1) fail(ERR_FIELD, 'cmd "' + a.cmd + '": unknown');
-  const h = t << 4 | (t == Type.PUBLISH ? checkQos(a.qos) << 1 | (a.dup ? Flag.DUP : 0) | (a.retain ? Flag.RETAIN : 0) : fixedFlags(t));
-  encoding = true;
-  parts = [];
-  fields(a, t, h);
-  let n = 0;
-  for (let i = 0; i < parts.length; i++) n += parts[i].length;
-  if (n > MAX_REMAINING) fail(ERR_PAYLOAD, 'packet over 268435455 bytes');
+  const t = CMDS.indexOf(p.cmd);
+  const w = t > 0 && TYPES[t][0];
+  if (!w) fail(ERR_FIELD, 'cmd ' + p.cmd + ' unsupported');
+  const h = t << 4 | (t == Type.PUBLISH ? qos(p.qos) << 1 | (p.dup ? 8 : 0) | (p.retain ? 1 : 0) : Type.FLAGS_0010 >> t & 2);
+  parts = [[]];
+  size = 0;
+  w(p);
+  let n = size;
+  if (n > MAX_REMAINING) fail(ERR_PAYLOAD, 'packet over ' + MAX_REMAINING);
   // fixed header: first byte, then the remaining length, 7 bits a byte
-  const head = [h];
-  let m = n;
-  do head.push(m > 127 ? m & 127 | 128 : m); while ((m >>= 7));
-  const out = new Uint8Array(head.length + n);
-  out.set(head);
-  n = head.length;
-  for (let i = 0; i < parts.length; i++) {
-    out.set(parts[i], n);
-    n += parts[i].length;
-  }
+  const head = parts[0] = [h];
+  do head.push(n > 127 ? n & 127 | 128 : n); while ((n >>= 7));
+  const out = E.toUint8Array(parts);
   parts = []; // let the payload go
   return out;
 }
 
 /** The packet with fixed-header first byte h and body b. */
 function decodePacket(h: number, b: Uint8Array): Packet {
-  const t = h >> 4;
-  const p = { cmd: CMDS[t], retain: !!(h & Flag.RETAIN), qos: (h & Flag.QOS) >> 1, dup: !!(h & Flag.DUP), length: b.length, topic: null, payload: null };
-  encoding = false;
+  const p = { cmd: CMDS[h >> 4], retain: !!(h & 1), qos: h >> 1 & 3, dup: !!(h & 8), length: b.length, topic: null, payload: null };
   body = b;
   pos = 0;
-  fields(p, t, h);
-  if (pos < b.length) fail(ERR_MALFORMED, CMDS[t] + ' longer than its content');
+  (TYPES[h >> 4][1] as Coder)(p);
+  if (pos < b.length) fail(ERR_MALFORMED, p.cmd + ' longer than content');
   body = EMPTY; // let the buffer go
   return p as any;
 }
@@ -388,41 +419,41 @@ export class Decoder {
   // The state lives in the constructor's closure: locals minify to one letter, `this.x` would not
   constructor(sink: DecoderSink, maxPacketSize?: number) {
     const max = maxPacketSize || MAX_REMAINING + 5;
+    let c: Uint8Array = EMPTY; // the chunk being pushed; reset() empties it to stop
     let h = 0; // first byte of the fixed header, 0 until it arrives
-    let n = 0; // remaining length
-    let k = 0; // remaining-length bytes read
-    let f = 0; // first byte of the packet whose body is being read
-    let b: Uint8Array | null = null; // body being filled
-    let g = 0; // body bytes received
+    let n: number; // remaining length
+    let k: number; // remaining-length bytes read
+    let f: number; // first byte of the packet whose body is being read
+    let b: Uint8Array | 0 = 0; // body being filled
+    let g: number; // body bytes received
     let x = 0; // bytes of an oversize packet left to skip
     let q = 0; // 1 + bytes read of an oversize QoS 1/2 PUBLISH's topic length and packet id
-    let a = 0; // those bytes
+    let a: number; // those bytes
     let o: OversizeInfo;
-    let run = 0; // bumped by reset(): a push() in progress stops
 
     this.reset = function () {
-      h = x = q = 0;
-      b = null;
-      run++;
+      h = x = q = b = 0;
+      c = EMPTY;
     };
 
-    this.push = function (c) {
-      const r = run;
-      for (let i = 0; i < c.length && r == run;) {
-        if (x) {
-          const s = Math.min(x, c.length - i);
-          i += s;
-          x -= s;
-        } else if (b) {
-          const d = b;
-          const s = Math.min(d.length - g, c.length - i);
-          d.set(c.subarray(i, i += s), g);
-          if ((g += s) == d.length) {
-            b = null;
-            sink.packet(decodePacket(f, d));
+    this.push = function (chunk) {
+      c = chunk;
+      for (let i = 0, y, s; i < c.length;) {
+        if (x || b) {
+          // skip or fill: as many bytes as this chunk has, natively
+          s = Math.min(x || (b as Uint8Array).length - g, c.length - i);
+          if (x) x -= s;
+          else {
+            y = b as Uint8Array;
+            y.set(c.subarray(i, i + s), g);
+            if ((g += s) == y.length) {
+              b = 0;
+              sink.packet(decodePacket(f, y));
+            }
           }
+          i += s;
         } else {
-          const y = c[i++];
+          y = c[i++];
           if (q) {
             // an oversize QoS 1/2 PUBLISH: topic length, then (topic skipped) packet id
             a = a << 8 | y;
@@ -431,13 +462,14 @@ export class Decoder {
             } else if (q > 4) {
               q = 0;
               x = n - 4 - (a >>> 16);
-              o.messageId = (a & U16) || fail(ERR_PACKET_ID, 'received packet id 0');
+              o.messageId = packetId(a & U16);
               sink.oversize(o);
             }
           } else if (!h) {
-            const t = y >> 4;
-            if (!t || t > 14 || (t == Type.PUBLISH ? (y & Flag.QOS) == Flag.QOS : (y & 15) != fixedFlags(t))) {
-              fail(t == Type.PUBLISH ? ERR_QOS : ERR_MALFORMED, 'fixed header 0x' + y.toString(16) + ': unknown type or reserved flags');
+            s = y >> 4;
+            // a type this side does not read is as bad as a reserved one
+            if (!TYPES[s][1] || (s == Type.PUBLISH ? (y & 6) == 6 : (y & 15) != (Type.FLAGS_0010 >> s & 2))) {
+              fail(s == Type.PUBLISH ? ERR_QOS : ERR_MALFORMED, 'bad fixed header 0x' + y.toString(16));
             }
             h = y;
             n = k = 0;
@@ -453,7 +485,7 @@ export class Decoder {
                 if (n) b = new Uint8Array(n);
                 else sink.packet(decodePacket(f, EMPTY));
               } else {
-                o = { cmd: CMDS[f >> 4], length: n, qos: (f & Flag.QOS) >> 1 };
+                o = { cmd: CMDS[f >> 4], length: n, qos: f >> 1 & 3 };
                 if (f >> 4 == Type.PUBLISH && o.qos) {
                   if (n < 4) truncated();
                   q = 1;

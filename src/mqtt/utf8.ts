@@ -1,34 +1,35 @@
-// UTF-8 for MQTT strings, on three string models:
-// - Node and other spec engines: UTF-16 strings; bytes go through the URI functions.
+// UTF-8 for MQTT strings, through Espruino's native E.toUint8Array and E.toString, on three string
+// models:
 // - Espruino without unicode support (Pico, WiFi, ESP32): a string IS its bytes ('温度'.length == 6).
 // - Espruino with unicode support: strings flagged UTF-8 hold code points and E.toUint8Array gives
 //   their UTF-8; unflagged strings hold code points 0..255.
-// Espruino's encodeURIComponent mangles bytes >= 0x80 and it has no unescape; its
-// String.fromCharCode keeps only the low byte. E.toUint8Array and E.toString are native and fast.
+// - Node (tests, simulator), with E installed as the simulated board has it (a string's characters
+//   taken as bytes): UTF-16 strings, bridged to byte strings by the URI functions.
+// Espruino's encodeURIComponent mangles bytes >= 0x80 and it has no escape/unescape; its
+// String.fromCharCode keeps only the low byte.
 
-/** The engine's URI functions follow the spec (Node): detected once, false on Espruino. */
-export const SPEC_URI = encodeURIComponent('\xe9') == '%C3%A9';
+/** Node, or another engine with UTF-16 strings (Espruino has no unescape). */
+const UTF16 = typeof unescape != 'undefined';
 
 // On Espruino builds with unicode support, an empty string flagged UTF-8 ('' elsewhere; E.asUTF8
-// throws without unicode support). Prefixing it converts an unflagged string's code points
-// 128..255 to UTF-8, so E.toUint8Array never returns Latin-1.
+// is absent or throws without unicode support). Prefixing it converts an unflagged string's code
+// points 128..255 to UTF-8, so E.toUint8Array never returns Latin-1.
 let utf8Empty = '';
-if (!SPEC_URI) {
-  try {
-    utf8Empty = (E as any).asUTF8('');
-  } catch {
-    // no unicode support: strings are bytes
-  }
+try {
+  utf8Empty = (E as any).asUTF8('');
+} catch {
+  // no unicode support: strings are bytes
 }
 
 /** b is well-formed UTF-8 (Unicode Table 3-7: no overlong forms, surrogates or code points over
- *  U+10FFFF) without U+0000, as MQTT requires [MQTT-1.5.3-1, MQTT-1.5.3-2]. */
+ *  U+10FFFF) without U+0000, as MQTT requires [MQTT-1.5.3-1, MQTT-1.5.3-2]. A sequence cut short
+ *  reads undefined past the end (also on Espruino), which fails the continuation test. */
 export function wellFormed(b: Uint8Array): boolean {
   for (let i = 0; i < b.length;) {
     const c = b[i++];
     let k = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3; // continuation bytes
     // the second byte's range narrows after E0 (overlong), ED (surrogates), F0 (overlong), F4 (> U+10FFFF)
-    if (!c || (k && (c < 0xc2 || c > 0xf4 || i + k > b.length || b[i] < (c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80) ||
+    if (!c || (k && (c < 0xc2 || c > 0xf4 || b[i] < (c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80) ||
       b[i] > (c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf)))) return false;
     while (k--) if ((b[i++] & 0xc0) != 0x80) return false;
   }
@@ -43,28 +44,19 @@ export function isAscii(s: string): boolean {
 
 /** The UTF-8 of s, unchecked; undefined in Node if s has a lone surrogate (no UTF-8 for it). */
 export function utf8Bytes(s: string): Uint8Array | undefined {
-  if (!SPEC_URI) return E.toUint8Array(utf8Empty ? utf8Empty + s : s);
-  let u: string;
-  try {
-    u = unescape(encodeURIComponent(s)); // one char per UTF-8 byte
-  } catch {
-    return undefined; // URIError
+  if (UTF16) {
+    try {
+      s = unescape(encodeURIComponent(s)); // one char per UTF-8 byte
+    } catch {
+      return undefined; // URIError
+    }
   }
-  const b = new Uint8Array(u.length);
-  for (let i = 0; i < u.length; i++) b[i] = u.charCodeAt(i);
-  return b;
+  return E.toUint8Array(utf8Empty ? utf8Empty + s : s);
 }
 
 /** The string whose UTF-8 is b, or undefined if b is not wellFormed. On Espruino without unicode
  *  support that string is b's bytes. */
 export function utf8String(b: Uint8Array): string | undefined {
-  let s = '';
-  if (SPEC_URI) {
-    for (let i = 0; i < b.length; i++) s += '%' + (b[i] | 256).toString(16).slice(1);
-    if (wellFormed(b)) return decodeURIComponent(s);
-  } else {
-    s = E.toString(b);
-    if (isAscii(s) || wellFormed(b)) return utf8Empty ? (E as any).asUTF8(s) : s;
-  }
-  return undefined;
+  const s = E.toString(b);
+  return isAscii(s) || wellFormed(b) ? UTF16 ? decodeURIComponent(escape(s)) : utf8Empty ? (E as any).asUTF8(s) : s : undefined;
 }
