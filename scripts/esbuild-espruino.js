@@ -26,5 +26,5 @@ export function compileTs(code, file) {
 // Members whose names start with `_` are internal to a bundle, so the minifier may shorten them:
 // property names are stored as text on the board, so every long internal name costs RAM.
 export function minifyJs(code) {
-  return transform(code, { ...espruinoTarget, loader: 'js', minify: true, legalComments: 'none', mangleProps: /^_/ });
+  return transform(code, { ...espruinoTarget, loader: 'js', minify: true, legalComments: 'none', mangleProps: /^_/, treeShaking: true });
 }
