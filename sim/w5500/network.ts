@@ -157,6 +157,8 @@ export class Network {
   readonly inboundPeerIp: number;
   private servers = new Map<number, { server: net.Server; hostPort: number }>();
   private orphans = new Set<net.Socket>();
+  /** Closers of UDP host sockets the chip closed while their last datagrams were still going out. */
+  readonly lingering = new Set<() => void>();
 
   constructor(opts: NetworkOptions, private readonly ctx: WireContext,
     private readonly accept: (port: number, sock: net.Socket) => boolean) {
@@ -245,6 +247,7 @@ export class Network {
   /** Drops every host socket and server. */
   async close(): Promise<void> {
     this.delay.clear();
+    for (const finish of [...this.lingering]) finish();
     for (const s of this.orphans) s.destroy();
     this.orphans.clear();
     const closing = [...this.servers.values()].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));

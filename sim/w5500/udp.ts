@@ -20,13 +20,18 @@ export class UdpConn {
   hostPort = 0;
   private readonly sock: dgram.Socket;
   private closed = false;
+  private sockClosed = false;
+  private pending = 0; // datagrams past SENDOK not yet handed to the host kernel
   // host "addr:port" -> virtual endpoint we last sent to there (so replies come from where we sent)
   private readonly sentTo = new Map<string, { ip: number; port: number }>();
 
   constructor(private readonly owner: UdpOwner, private readonly network: Network,
     private readonly anomalies: Anomalies, private readonly counters: Counters, localPort: number) {
     this.sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-    this.sock.on('error', (e) => this.anomalies.note('hostSocketError', `UDP port ${localPort}: ${e.message}`));
+    this.sock.on('error', (e) => {
+      this.anomalies.note('hostSocketError', `UDP port ${localPort}: ${e.message}`);
+      if (this.closed) this.finish(); // a failed bind drops the queued sends without a callback
+    });
     this.sock.on('message', (msg, rinfo) => this.received(msg, rinfo));
     const real = network.mode === 'real';
     // bind() before any send(): an unbound dgram socket would bind itself to every interface.
@@ -43,22 +48,41 @@ export class UdpConn {
     if (!this.owner.linkUp() || this.owner.hostDown(ip)) return;
     const target = this.network.udpTarget(ip, port);
     if (target === 'silent') return;
+    this.pending++;
     this.network.delay.run(() => {
-      if (this.closed) return;
       if (target === 'unreachable') {
-        this.owner.unreachable(ip, port);
-        return;
+        if (!this.closed) this.owner.unreachable(ip, port);
+        return this.sent();
       }
       if (ip !== BROADCAST_IP) this.remember(`${target.host}:${target.port}`, ip, port);
-      this.sock.send(data, target.port, target.host);
+      this.sock.send(data, target.port, target.host, (e) => {
+        if (e && !this.sockClosed) this.anomalies.note('hostSocketError', `UDP send to ${target.host}:${target.port}: ${e.message}`);
+        this.sent();
+      });
     });
   }
 
+  /**
+   * The chip socket is closed at once; the host socket lingers until the datagrams that got SENDOK
+   * are out (Node drops sends still waiting for bind or the address lookup when its socket closes).
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.sock.close();
+    if (this.pending === 0) this.finish();
+    else this.network.lingering.add(this.finish);
   }
+
+  private sent(): void {
+    if (--this.pending === 0 && this.closed) this.finish();
+  }
+
+  private readonly finish = (): void => {
+    this.network.lingering.delete(this.finish);
+    if (this.sockClosed) return;
+    this.sockClosed = true;
+    this.sock.close();
+  };
 
   private received(msg: Buffer, rinfo: net.AddressInfo | dgram.RemoteInfo): void {
     if (this.closed || !this.owner.linkUp()) return;

@@ -273,17 +273,14 @@ function init(d: Dhcp, chip: W5500, opts?: DhcpOptions): void {
   });
 }
 
-// §4.4.6: unicast to the server, ciaddr = the address given back; the address goes once it is out.
-// The socket closes a turn later (the emulator's host socket may still be binding; on the chip
-// SENDOK is final), unless start() came first and uses it.
+// §4.4.6: unicast to the server, ciaddr = the address given back; the address and the socket go
+// once it is out, unless start() came first and uses the socket.
 function giveBack(d: Dhcp): void {
   const l = d._l as Lease;
   d._l = null;
   send(d, l.server as string, C.SERVER_PORT, buildRequest(M.RELEASE, d._x, d._m, l.ip, '', l.server), function () {
     d._c.setIP(NO_IP);
-    setTimeout(function () {
-      if (d._st === S.STOPPED) close(d);
-    }, 0);
+    if (d._st === S.STOPPED) close(d);
   });
 }
 
