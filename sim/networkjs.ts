@@ -314,15 +314,20 @@ export class SocketServer {
     return this.pushReceiveData(reader, data, isHttp, false);
   }
 
+  /** A connection's state, and the object its data and events go to (an HTTP connection's response) with its state. */
+  private ends(connection: EspObject): { c: SockState; isHttp: boolean; socket: EspObject; s: SockState } {
+    const c = this.state(connection);
+    const isHttp = (c.type & ST_TYPE_MASK) === ST_HTTP;
+    const socket = isHttp ? c.res! : connection;
+    return { c, isHttp, socket, s: this.state(socket) };
+  }
+
   /** socketServerConnectionsIdle: HTTP server connections and bound UDP sockets. */
   private serverConnectionsIdle(): void {
     const arr = this.serverConns;
     for (let i = 0; i < arr.length;) {
       const connection = arr[i];
-      const c = this.state(connection);
-      const isHttp = (c.type & ST_TYPE_MASK) === ST_HTTP;
-      const socket = isHttp ? c.res! : connection;
-      const s = this.state(socket);
+      const { c, isHttp, socket, s } = this.ends(connection);
       let closeNow = c.clsNow;
       let error = 0;
       if (!closeNow) {
@@ -368,10 +373,7 @@ export class SocketServer {
     const arr = this.clientConns;
     for (let i = 0; i < arr.length;) {
       const connection = arr[i];
-      const c = this.state(connection);
-      const isHttp = (c.type & ST_TYPE_MASK) === ST_HTTP;
-      const socket = isHttp ? c.res! : connection;
-      const s = this.state(socket);
+      const { c, isHttp, socket, s } = this.ends(connection);
       let receiveData: string | undefined;
       let hadHeaders = false;
       let error = 0;

@@ -22,30 +22,27 @@ export function layoutProblem(kb: number[]): string {
   return total > MEMORY_SIZE ? `buffer sizes add up to ${total / 1024} KB, more than 16 KB` : '';
 }
 
-/** Copies `length` bytes out of a socket's ring starting at offset `ptr`. */
-export function ringRead(mem: Uint8Array, r: Region, ptr: number, out: Uint8Array, at: number, length: number): void {
+/** Copies `length` bytes between `buf` from `at` and a socket's ring from offset `ptr`, either way. */
+function ringCopy(mem: Uint8Array, r: Region, ptr: number, buf: Uint8Array, at: number, length: number, toRing: boolean): void {
   if (r.size === 0) return;
   let off = ptr % r.size;
   while (length > 0) {
     const phys = (r.base + off) % MEMORY_SIZE;
     const n = Math.min(length, r.size - off, MEMORY_SIZE - phys);
-    out.set(mem.subarray(phys, phys + n), at);
+    if (toRing) mem.set(buf.subarray(at, at + n), phys);
+    else buf.set(mem.subarray(phys, phys + n), at);
     at += n;
     length -= n;
     off = (off + n) % r.size;
   }
 }
 
+/** Copies `length` bytes out of a socket's ring starting at offset `ptr`. */
+export function ringRead(mem: Uint8Array, r: Region, ptr: number, out: Uint8Array, at: number, length: number): void {
+  ringCopy(mem, r, ptr, out, at, length, false);
+}
+
 /** Copies `length` bytes of `src` from `at` into a socket's ring starting at offset `ptr`. */
 export function ringWrite(mem: Uint8Array, r: Region, ptr: number, src: Uint8Array, at: number, length: number): void {
-  if (r.size === 0) return;
-  let off = ptr % r.size;
-  while (length > 0) {
-    const phys = (r.base + off) % MEMORY_SIZE;
-    const n = Math.min(length, r.size - off, MEMORY_SIZE - phys);
-    mem.set(src.subarray(at, at + n), phys);
-    at += n;
-    length -= n;
-    off = (off + n) % r.size;
-  }
+  ringCopy(mem, r, ptr, src, at, length, true);
 }

@@ -1,32 +1,12 @@
 // The network layer running as firmware on the simulated board, against the W5500 emulator: src/net
-// (driver, DHCP, DNS) is bundled with the flashing settings and evaluated in the board's Espruino
+// (driver, DHCP, DNS) built as flashed (./firmware.ts) and evaluated in the board's Espruino
 // context, so what runs is what would be flashed; the test drives it from Node through the objects.
-import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
-// @ts-expect-error plain JavaScript module without types
-import { espruinoTarget } from '../../scripts/esbuild-espruino.js';
 import { createSimBoard } from '../../sim/board.ts';
 import type { Board } from '../../sim/espruino.ts';
 import type { W5500 as ChipEmulator, NetworkOptions } from '../../sim/w5500/index.ts';
+import { buildFirmware, startDriver, type Fw } from './firmware.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let firmware: Promise<string> | undefined;
-
-/** src/net as one script that leaves `NET = { W5500, Dhcp, Dns }` on the board. Built once per process. */
-export function netFirmware(): Promise<string> {
-  firmware ??= build({
-    ...espruinoTarget,
-    stdin: {
-      contents: "export { W5500 } from './src/net/w5500'; export { Dhcp } from './src/net/dhcp'; export { Dns } from './src/net/dns';",
-      resolveDir: ROOT, loader: 'ts', sourcefile: 'net-entry.ts',
-    },
-    bundle: true, format: 'iife', globalName: 'NET', write: false, logLevel: 'silent',
-  }).then((r) => r.outputFiles![0].text);
-  return firmware;
-}
-
-/** Firmware-side objects, typed loosely: they live in the board's realm. */
-export type Fw = any;
+export type { Fw };
 
 export interface NetBoard {
   board: Board;
@@ -47,36 +27,21 @@ export interface NetBoardOptions {
 }
 
 export async function startNetBoard(o: NetBoardOptions): Promise<NetBoard> {
-  const code = await netFirmware();
+  const code = await buildFirmware('NET', ["W5500 from './src/net/w5500'", "Dhcp from './src/net/dhcp'", "Dns from './src/net/dns'"]);
   const sim = createSimBoard({ chip: { network: o.network } });
   const { board, chip } = sim;
   sim.run(code, 'net.js');
   const g = board.global as Fw;
   const net = g.NET;
-  // Wired as the app config is (sim/board.ts): CS B10, RSTn B1, INTn A8.
-  const driver = new net.W5500(g.SPI2, {
-    cs: g.B10, rst: g.B1, int: g.A8, mac: o.mac ?? '02:00:00:5e:10:01',
-    retryTime: o.retryTime ?? 50, retryCount: o.retryCount ?? 2, pollMs: 20,
-  });
+  const driver = await startDriver(net, g, {
+    mac: o.mac ?? '02:00:00:5e:10:01', retryTime: o.retryTime ?? 50, retryCount: o.retryCount ?? 2, pollMs: 20,
+  }, { dispose: sim.dispose });
   const dispose = async () => {
     try {
       driver.close();
     } catch { /* already closed */ }
     await sim.dispose();
   };
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('driver init did not finish within 5 s')), 5000);
-      driver.init((err: Error | undefined) => {
-        clearTimeout(t);
-        if (err) reject(err);
-        else resolve();
-      });
-    });
-  } catch (e) {
-    await dispose();
-    throw e;
-  }
   return { board, chip, net, driver, dispose };
 }
 

@@ -1,36 +1,11 @@
 // The W5500 registered as Espruino's NetworkJS device, on the simulated board: src/net (driver, DNS,
-// networkjs), the MQTT client and the net/tls transport are bundled and minified as for flashing
-// (members named _x shortened), and run in the board's context; sim/networkjs.ts is Espruino's socket
-// layer and its net/http/dgram/tls modules. Tests run firmware snippets with run().
-import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
-// @ts-expect-error plain JavaScript module without types
-import { espruinoTarget } from '../../scripts/esbuild-espruino.js';
+// networkjs), the MQTT client and the net/tls transport, built as flashed (./firmware.ts), run in the
+// board's context; sim/networkjs.ts is Espruino's socket layer and its net/http/dgram/tls modules.
+// Tests run firmware snippets with run().
 import { createSimBoard, type SimBoard } from '../../sim/board.ts';
 import { addNetworkJS, type SocketServer } from '../../sim/networkjs.ts';
 import type { RouteList } from '../../sim/w5500/index.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let firmware: Promise<string> | undefined;
-
-/** One script leaving `FW = { W5500, Dns, networkJs, MQTTClient, NetTransport }` on the board. */
-export function networkJsFirmware(): Promise<string> {
-  firmware ??= build({
-    ...espruinoTarget,
-    stdin: {
-      contents: [
-        "export { W5500 } from './src/net/w5500';",
-        "export { Dns } from './src/net/dns';",
-        "export { networkJs } from './src/net/networkjs';",
-        "export { MQTTClient } from './src/mqtt/simple';",
-        "export { NetTransport } from './src/net/net-transport';",
-      ].join('\n'),
-      resolveDir: ROOT, loader: 'ts', sourcefile: 'networkjs-entry.ts',
-    },
-    bundle: true, external: ['NetworkJS'], minify: true, mangleProps: /^_/, format: 'iife', globalName: 'FW', write: false, logLevel: 'silent',
-  }).then((r) => r.outputFiles![0].text);
-  return firmware;
-}
+import { buildFirmware, startDriver } from './firmware.ts';
 
 export const BOARD_IP = '192.168.1.2';
 /** A host on the board's subnet: routes send its ports to servers on 127.0.0.1. */
@@ -56,37 +31,35 @@ export interface NjsBoardOptions {
 
 /** Board + chip + driver (initialised, static IP, DNS at DNS_IP) + `ETH`, the registered device. */
 export async function startNetworkJsBoard(o: NjsBoardOptions = {}): Promise<NjsBoard> {
-  const code = await networkJsFirmware();
+  // Leaves `FW = { W5500, Dns, networkJs, MQTTClient, NetTransport }` on the board
+  const code = await buildFirmware('FW', [
+    "W5500 from './src/net/w5500'",
+    "Dns from './src/net/dns'",
+    "networkJs from './src/net/networkjs'",
+    "MQTTClient from './src/mqtt/simple'",
+    "NetTransport from './src/net/net-transport'",
+  ]);
   const sim = createSimBoard({ board: { log: o.log }, chip: { network: { mode: 'map', routes: o.routes ?? {} } } });
   const ss = addNetworkJS(sim.board);
   sim.run(code, 'networkjs.js');
   const g = sim.board.global as any;
-  sim.run(`var DRV = new FW.W5500(SPI2, { cs: B10, rst: B1, int: A8, retryTime: 50, retryCount: 2, closeMs: 500${
-    o.bufferKB ? `, bufferKB: ${JSON.stringify(o.bufferKB)}` : ''} });`);
   const dispose = async () => {
     ss.stop();
-    try {
-      g.DRV.close();
-    } catch { /* never initialised */ }
     await sim.dispose();
   };
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('driver init did not finish within 5 s')), 5000);
-      g.DRV.init((err: Error | undefined) => {
-        clearTimeout(t);
-        if (err) reject(err);
-        else resolve();
-      });
-    });
-  } catch (e) {
-    await dispose();
-    throw e;
-  }
+  g.DRV = await startDriver(g.FW, g, { retryTime: 50, retryCount: 2, closeMs: 500, bufferKB: o.bufferKB }, { dispose });
   sim.run(`DRV.setIP({ ip: '${BOARD_IP}', subnet: '255.255.255.0', gateway: '192.168.1.1', dns: ['${DNS_IP}'] });
     var DNS = new FW.Dns(DRV, function () { return DRV.getIP().dns; }, { timeoutMs: 500, retries: 0 });
     var ETH = FW.networkJs(DRV, { resolve: DNS.resolve });`);
-  return { sim, ss, g, run: (c) => sim.run(c), dispose };
+  return {
+    sim, ss, g, run: (c) => sim.run(c),
+    async dispose() {
+      try {
+        g.DRV.close();
+      } catch { /* already closed */ }
+      await dispose();
+    },
+  };
 }
 
 /** Resolves once cond() is true (polled every 5 ms); rejects with `what` after ms. */

@@ -1,39 +1,17 @@
 // The robust MQTT client as firmware: src/mqtt/robust + the network layer (W5500 driver, DHCP, DNS)
-// bundled and minified with the flashing settings (internal names kept, so tests can inspect the
-// queue and the in-flight table), evaluated in the simulated board's Espruino context, the W5500
+// built as flashed (./firmware.ts), evaluated in the simulated board's Espruino context, the W5500
 // emulator carrying its TCP/UDP to servers on 127.0.0.1 through map-mode routes. Tests inject
 // faults through the emulator (chip.faults) and the broker process, and watch the firmware objects.
-import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
-// @ts-expect-error plain JavaScript module without types
-import { espruinoTarget } from '../../scripts/esbuild-espruino.js';
 import { createSimBoard } from '../../sim/board.ts';
 import type { Board } from '../../sim/espruino.ts';
 import type { W5500 as ChipEmulator, RouteList } from '../../sim/w5500/index.ts';
 import { withTimeout } from './client-util.ts';
+import { buildFirmware, startDriver, type Fw } from './firmware.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let firmware: Promise<string> | undefined;
-
-/** One script leaving `FW = { W5500, Dhcp, Dns, MQTTClient, RobustClient }` on the board. */
-export function robustFirmware(): Promise<string> {
-  firmware ??= build({
-    ...espruinoTarget,
-    stdin: {
-      contents: "export { W5500 } from './src/net/w5500'; export { Dhcp } from './src/net/dhcp'; export { Dns } from './src/net/dns';" +
-        "export { MQTTClient } from './src/mqtt/simple'; export { RobustClient } from './src/mqtt/robust';",
-      resolveDir: ROOT, loader: 'ts', sourcefile: 'robust-entry.ts',
-    },
-    bundle: true, minify: true, format: 'iife', globalName: 'FW', write: false, logLevel: 'silent',
-  }).then((r) => r.outputFiles![0].text);
-  return firmware;
-}
+export type { Fw };
 
 export const BOARD_NET = { ip: '192.168.1.2', subnet: '255.255.255.0', gateway: '192.168.1.1' };
 export const BROKER_IP = '192.168.1.10';
-
-/** Firmware objects (the board's realm), typed loosely. */
-export type Fw = any;
 
 export interface RobustBoardOptions {
   /** Map-mode routes, e.g. { '192.168.1.10:1883': '127.0.0.1:41234' } or a RouteList. */
@@ -62,15 +40,20 @@ export interface RobustBoard {
 }
 
 export async function startRobustBoard(o: RobustBoardOptions): Promise<RobustBoard> {
-  const code = await robustFirmware();
+  // Leaves `FW = { W5500, Dhcp, Dns, MQTTClient, RobustClient }` on the board. The host reads the
+  // transport, in-flight table and queues (socketOf, pending, robust-link/-soak tests): keep those names.
+  const code = await buildFirmware('FW', [
+    "W5500 from './src/net/w5500'", "Dhcp from './src/net/dhcp'", "Dns from './src/net/dns'",
+    "MQTTClient from './src/mqtt/simple'", "RobustClient from './src/mqtt/robust'",
+  ], { keep: ['_tr', '_fl', '_q', '_qb', '_q2'] });
   const sim = createSimBoard({ board: { log: o.log }, chip: { network: { mode: 'map', routes: o.routes } } });
   const { board, chip } = sim;
   sim.run(code, 'robust.js');
   const g = board.global as Fw;
   const fw = g.FW;
-  const driver = new fw.W5500(g.SPI2, {
-    cs: g.B10, rst: g.B1, int: g.A8, mac: '02:00:00:5e:10:07', retryTime: o.retryTime ?? 50, retryCount: o.retryCount ?? 2, pollMs: 50,
-  });
+  const driver = await startDriver(fw, g, {
+    mac: '02:00:00:5e:10:07', retryTime: o.retryTime ?? 50, retryCount: o.retryCount ?? 2, pollMs: 50,
+  }, { ip: o.ip === null ? undefined : o.ip ?? BOARD_NET, dispose: sim.dispose });
   const clients: Fw[] = [];
   const made = new Map<Fw, number>();
   const dispose = async () => {
@@ -85,15 +68,6 @@ export async function startRobustBoard(o: RobustBoardOptions): Promise<RobustBoa
     } catch { /* already closed */ }
     await sim.dispose();
   };
-  try {
-    await withTimeout('driver init', 5000, (resolve, reject) => {
-      driver.init((err: Error | undefined) => (err ? reject(err) : resolve(undefined)));
-    });
-  } catch (e) {
-    await dispose();
-    throw e;
-  }
-  if (o.ip !== null) driver.setIP(o.ip ?? BOARD_NET);
   return {
     board, chip, driver, fw, made, dispose,
     client(opts, tcpOpts) {
