@@ -60,6 +60,25 @@ function checkThisBeforeSuper(cls, report) {
   for (const stmt of ctor.value.body.body) visit(stmt);
 }
 
+// Espruino's regex engine (2v29, measured) silently fails to match with these: the pattern compiles
+// and Node tests pass, but on the board it never matches.
+function regexUnsupported(pattern) {
+  let inClass = false, depth = 0, topAlt = false, caret = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i], next = pattern[i + 1];
+    if (c === '\\') { if (!inClass && (next === 'b' || next === 'B')) return '\\b word boundary'; i++; continue; }
+    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '[') inClass = true;
+    else if (c === '(') { if (next === '?') return '(?…) group or lookaround'; depth++; }
+    else if (c === ')') { depth--; if (next && '*+?{'.includes(next)) return 'a quantified group'; }
+    else if (c === '?') return 'the ? quantifier';
+    else if (c === '{' && /^\d/.test(pattern.slice(i + 1))) return 'a {n} quantifier';
+    else if (c === '|' && depth === 0) topAlt = true;
+    else if (c === '^' && depth === 0) caret = true;
+  }
+  return topAlt && caret ? '^ in a top-level alternation' : '';
+}
+
 const memberName = (n) => (n.computed ? (n.property.type === 'Literal' ? String(n.property.value) : null) : n.property.name);
 
 /** Returns [{line, column, rule, message}] for one JavaScript source. */
@@ -99,6 +118,7 @@ export function checkSource(code) {
       case 'Literal':
         if (n.regex && /\[(?:[^\]\\]|\\.)*(?<!\\)\//.test(n.regex.pattern))
           report(n, 'regex-slash', 'unescaped / inside a regex character class is a syntax error on Espruino; write \\/');
+        if (n.regex) { const why = regexUnsupported(n.regex.pattern); if (why) report(n, 'regex-feature', `${why} never matches on Espruino 2v29's regex engine`); }
         if (n.bigint !== undefined) report(n, 'absent-global', 'BigInt literals are not supported on Espruino'); break;
       case 'ClassDeclaration': case 'ClassExpression':
         if (n.superClass) checkThisBeforeSuper(n, report);

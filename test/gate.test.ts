@@ -61,6 +61,14 @@ const bad: [string, string][] = [
   ['regex-slash', 'var r = /[/]/;'],
   ['regex-slash', 'var r = /a[^/b]+/;'],
   ['this-before-super', 'class A extends B { constructor() { var _this = this; super(); } }'],
+  ['regex-feature', 'var r = /ab?c/;'],
+  ['regex-feature', 'var r = /a{3}/;'],
+  ['regex-feature', 'var r = /^(\\d+\\.)+$/;'],
+  ['regex-feature', 'var r = /^(?:ab)c$/;'],
+  ['regex-feature', 'var r = /a(?=b)/;'],
+  ['regex-feature', 'var r = /^#$|\\/#$/;'],
+  ['regex-feature', 'var r = /\\bx/;'],
+  ['regex-feature', 'var r = /(a)*b/;'],
   ['loop-closure', 'for (let i = 0; i < 3; i++) setTimeout(function () { print(i); }, 1);'],
 ];
 
@@ -79,6 +87,7 @@ const good: string[] = [
   'class A { f() { var t = this; return [1].map((v) => function () { return this; }); } }',
   'let a = 1; const b = a ?? 2; var c = 0b101 + 0o7;',
   'try { f(); } catch { }',
+  'var a = /[^\\/][+#]|[+#][^\\/]|#./, b = /^\\d+\\.\\d+$/, c = /[?{]x\\?/, d = /b$|c/;',
   'class A extends B { constructor() { super(); var t = this; t.x = function () { return this; }; } }',
   'var r = /[\\/]x\\/y/; var q = /a\\/[b]/;',
   'for (var i = 0; i < 3; i++) setTimeout(function () {}, i);',
