@@ -19,7 +19,7 @@ export class Emitter {
   emit(name: string, a?: any, b?: any): void {
     const l = this._ev[name];
     if (!l) return;
-    const copy = l.slice(); // a listener may add or remove listeners
-    for (let i = 0; i < copy.length; i++) copy[i].call(this, a, b);
+    // a listener may add or remove listeners: a copy, unless the one listener is called before it can
+    for (let i = 0, n = l.length, copy = n > 1 ? l.slice() : l; i < n; i++) copy[i].call(this, a, b);
   }
 }

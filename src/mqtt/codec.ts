@@ -6,7 +6,7 @@
 // Uint8Array for binary fields. Needs E.toUint8Array and E.toString (in Node: as the simulated
 // board installs them, see test/helpers/espruino-e.ts).
 import { codedError } from '../error';
-import { isAscii, utf8Bytes, utf8String, wellFormed } from './utf8';
+import { isAscii, utf8Bytes, utf8Empty, utf8String, wellFormed } from './utf8';
 
 export type QoS = 0 | 1 | 2;
 
@@ -215,9 +215,17 @@ function binary(x: unknown): Uint8Array {
   return x instanceof Uint8Array ? x : fail(ERR_PAYLOAD, 'payload not Uint8Array/string');
 }
 
+// The last topic validated, and its UTF-8: most programs publish to the same few topics.
+let lastTopic: unknown;
+let lastBytes: Uint8Array;
+
 /** Throws a CodedError (ERR_TOPIC, ERR_STRING) unless topic may be published to; returns its UTF-8. */
 export function validateTopic(topic: string): Uint8Array {
-  return utf8(topic, 'topic', 1);
+  if (topic !== lastTopic) {
+    lastBytes = utf8(topic, 'topic', 1);
+    lastTopic = topic;
+  }
+  return lastBytes;
 }
 
 /** Throws a CodedError (ERR_TOPIC, ERR_STRING) unless filter may be subscribed to; returns its UTF-8. */
@@ -320,12 +328,14 @@ const TYPES: (Coder | 0)[][] = [
     if (f > 1 || (p.returnCode = readByte()) > 5) fail(ERR_MALFORMED, 'bad CONNACK');
     p.sessionPresent = !!f;
   }],
-  [function (p: any): void {
-    putField(validateTopic(p.topic));
-    if (p.qos) putId(p);
-    put(binary(p.payload));
-  }, function (p: any): void {
-    p.topic = checkTopic(readString(), 'topic');
+  // encode() writes PUBLISH itself
+  [0, function (p: any): void {
+    const e = 2 + (body[0] << 8 | body[1]);
+    if (e > body.length) truncated();
+    const s = E.toString(body.subarray(2, e));
+    // one regex for the common case, an ASCII topic name without wildcards
+    p.topic = !s || /[^\x01-\x7f]|[+#]/.test(s) ? checkTopic(readString(), 'topic') : utf8Empty ? (E as any).asUTF8(s) : s;
+    pos = e;
     if (p.qos) readId(p);
     p.payload = body.subarray(pos);
     pos = body.length;
@@ -361,13 +371,25 @@ export {
 
 /** The bytes of packet p. Throws a CodedError (see the ERR_ constants) if p may not be sent. */
 export function encode(p: Packet | PublishInput): Uint8Array {
-  const t = CMDS.indexOf(p.cmd);
-  const w = t > 0 && TYPES[t][0];
-  if (!w) fail(ERR_FIELD, 'cmd ' + p.cmd + ' unsupported');
-  const h = t << 4 | (t == Type.PUBLISH ? qos(p.qos) << 1 | (p.dup ? 8 : 0) | (p.retain ? 1 : 0) : Type.FLAGS_0010 >> t & 2);
-  parts = [[]];
-  size = 0;
-  w(p);
+  let h: number;
+  if (p.cmd == 'publish') {
+    // the common case, without the table
+    const q = qos(p.qos);
+    const b = validateTopic(p.topic);
+    h = 48 | q << 1 | (p.dup ? 8 : 0) | (p.retain ? 1 : 0);
+    parts = [0 as any, [b.length >> 8, b.length & 255], b];
+    size = 2 + b.length;
+    if (q) putId(p);
+    put(binary(p.payload));
+  } else {
+    const t = CMDS.indexOf(p.cmd);
+    const w = t > 0 && TYPES[t][0];
+    if (!w) fail(ERR_FIELD, 'cmd ' + p.cmd + ' unsupported');
+    h = t << 4 | Type.FLAGS_0010 >> t & 2;
+    parts = [[]];
+    size = 0;
+    w(p);
+  }
   let n = size;
   if (n > MAX_REMAINING) fail(ERR_PAYLOAD, 'packet over ' + MAX_REMAINING);
   // fixed header: first byte, then the remaining length, 7 bits a byte
@@ -465,25 +487,32 @@ export class Decoder {
               o.messageId = packetId(a & U16);
               sink.oversize(o);
             }
-          } else if (!h) {
-            s = y >> 4;
-            // a type this side does not read is as bad as a reserved one
-            if (!TYPES[s][1] || (s == Type.PUBLISH ? (y & 6) == 6 : (y & 15) != (Type.FLAGS_0010 >> s & 2))) {
-              fail(s == Type.PUBLISH ? ERR_QOS : ERR_MALFORMED, 'bad fixed header 0x' + y.toString(16));
-            }
-            h = y;
-            n = k = 0;
           } else {
-            n |= (y & 127) << 7 * k++;
-            if (y > 127) {
+            if (!h) {
+              s = y >> 4;
+              // a type this side does not read is as bad as a reserved one
+              if (!TYPES[s][1] || (s == Type.PUBLISH ? (y & 6) == 6 : (y & 15) != (Type.FLAGS_0010 >> s & 2))) {
+                fail(s == Type.PUBLISH ? ERR_QOS : ERR_MALFORMED, 'bad fixed header 0x' + y.toString(16));
+              }
+              h = y;
+              n = k = 0;
+              y = c[i++];
+            }
+            // remaining-length bytes, as many as this chunk has (past its end y is undefined)
+            while (y > 127) {
+              n |= (y & 127) << 7 * k++;
               if (k > 3) fail(ERR_MALFORMED, 'remaining length over 4 bytes');
-            } else {
+              y = c[i++];
+            }
+            if (y >= 0) {
+              n |= y << 7 * k++;
               // the fixed header is complete
               f = h;
               h = g = a = 0;
               if (1 + k + n <= max) {
-                if (n) b = new Uint8Array(n);
-                else sink.packet(decodePacket(f, EMPTY));
+                // a body wholly in this chunk is read in place
+                if (i + n <= c.length) sink.packet(decodePacket(f, c.subarray(i, i += n)));
+                else b = new Uint8Array(n);
               } else {
                 o = { cmd: CMDS[f >> 4], length: n, qos: f >> 1 & 3 };
                 if (f >> 4 == Type.PUBLISH && o.qos) {

@@ -137,25 +137,15 @@ function receive(c: MQTTClient, p: any, big?: boolean): void {
   const k = p.cmd;
   const id = p.messageId;
   const q = p.qos;
-  const f = c._fl[id];
-  const rc = p.returnCode;
-  const g = p.granted;
-  let bad = '';
   if (c._st < WAIT) return;
-  trace(c, '< ', p);
+  if (c._log) trace(c, '< ', p);
   if (big) {
     c.oversized++;
     c.emit('oversize', p);
   }
   // CONNACK comes first and once [MQTT-3.2.0-1]
   if ((k == 'connack') != (c._st == WAIT)) fatal(c, codedError(ERR_PROTOCOL, 'unexpected ' + k));
-  else if (k == 'connack') {
-    if (rc) {
-      const e: any = codedError(ERR_REFUSED, 'refused: 0x0' + rc + ' ' + REFUSED[rc]);
-      e.returnCode = rc;
-      end(c, e);
-    } else c._up(!!p.sessionPresent);
-  } else if (k == 'publish') {
+  else if (k == 'publish') {
     // QoS 2 is delivered once; a resend before PUBREL only gets its PUBREC again [MQTT-4.3.3-2]
     const dup = q > 1 && c._q2[id];
     if (q > 1) c._q2[id] = 1;
@@ -164,20 +154,32 @@ function receive(c: MQTTClient, p: any, big?: boolean): void {
       c.emit('message', p.topic, p.payload);
       if (c._mcb) c._mcb(p.topic, p.payload, p);
     }
+  } else if (k == 'connack') {
+    const rc = p.returnCode;
+    if (rc) {
+      const e: any = codedError(ERR_REFUSED, 'refused: 0x0' + rc + ' ' + REFUSED[rc]);
+      e.returnCode = rc;
+      end(c, e);
+    } else c._up(!!p.sessionPresent);
   } else if (k == 'pubrel') {
     delete c._q2[id];
     tx(c, { cmd: 'pubcomp', messageId: id });
   } else if (k == 'pingresp') arm(c, c._ka);
-  else if (k == 'pubrec') {
-    // PUBREL even for an unknown id, so the broker can finish the flow
-    const rel = { cmd: 'pubrel', messageId: id };
-    tx(c, rel);
-    if (f) f.p = rel;
-  } else if (f) {
-    // PUBACK, PUBCOMP, SUBACK, UNSUBACK: matched to its flow by packet id, never by arrival order
-    delete c._fl[id];
-    for (let i = 0; g && i < g.length; i++) if (g[i] & 0x80) bad += ' ' + f.p.subscriptions[i].topic;
-    if (f.cb) f.cb(bad ? codedError(ERR_SUBACK, 'refused:' + bad) : null, g);
+  else {
+    const f = c._fl[id];
+    const g = p.granted;
+    let bad = '';
+    if (k == 'pubrec') {
+      // PUBREL even for an unknown id, so the broker can finish the flow
+      const rel = { cmd: 'pubrel', messageId: id };
+      tx(c, rel);
+      if (f) f.p = rel;
+    } else if (f) {
+      // PUBACK, PUBCOMP, SUBACK, UNSUBACK: matched to its flow by packet id, never by arrival order
+      delete c._fl[id];
+      for (let i = 0; g && i < g.length; i++) if (g[i] & 0x80) bad += ' ' + f.p.subscriptions[i].topic;
+      if (f.cb) f.cb(bad ? codedError(ERR_SUBACK, 'refused:' + bad) : null, g);
+    }
   }
 }
 

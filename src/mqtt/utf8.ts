@@ -14,7 +14,7 @@ const UTF16 = typeof unescape != 'undefined';
 // On Espruino builds with unicode support, an empty string flagged UTF-8 ('' elsewhere; E.asUTF8
 // is absent or throws without unicode support). Prefixing it converts an unflagged string's code
 // points 128..255 to UTF-8, so E.toUint8Array never returns Latin-1.
-let utf8Empty = '';
+export let utf8Empty = '';
 try {
   utf8Empty = (E as any).asUTF8('');
 } catch {
