@@ -38,7 +38,7 @@ test('CONNECT carries the options; the default client id comes from getSerial()'
   const { client, conn } = await session({ clientId: undefined, keepalive: 30, clean: true, username: 'u', password: 'p',
     will: { topic: 'w/t', payload: 'bye', qos: 1, retain: true } });
   const c = conn.received[0].packet;
-  assert.equal(c.clientId, 'esp' + SERIAL.replace(/-/g, '').slice(0, 20));
+  assert.equal(c.clientId, 'esp' + SERIAL.replace(/-/g, '').slice(-20));
   assert.ok(c.clientId.length <= 23);
   assert.equal(c.keepalive, 30);
   assert.equal(c.clean, true);
@@ -50,6 +50,24 @@ test('CONNECT carries the options; the default client id comes from getSerial()'
   assert.equal(c.will.retain, true);
   assert.equal(c.protocolVersion, 4);
   client.disconnect();
+});
+
+test('two boards whose serials differ only in their last digits get different default client ids', async () => {
+  const g = globalThis as { getSerial?: () => string };
+  const original = g.getSerial;
+  const ids: string[] = [];
+  try {
+    for (const serial of ['33FFD605-41573033-15720843', '33FFD605-41573033-15720844']) {
+      g.getSerial = () => serial;
+      const { client, conn } = await session({ clientId: undefined });
+      ids.push(conn.received[0].packet.clientId);
+      client.disconnect();
+    }
+  } finally {
+    g.getSerial = original;
+  }
+  assert.notEqual(ids[0], ids[1]);
+  assert.ok(ids.every((id) => id.length <= 23));
 });
 
 test('setLastWill goes into the next CONNECT; an empty client id is sent with a clean session', async () => {

@@ -228,8 +228,9 @@ export class MQTTClient extends Emitter {
     const ka = o.keepalive ?? 60;
     const t = c._tf;
     if (c._st) throw codedError(ERR_BUSY, 'disconnect() first');
-    // the codec validates, and defaults clean to true; [MQTT-3.1.3-5] accepts 1..23 of 0-9a-zA-Z
-    o.clientId = o.clientId ?? 'esp' + String(getSerial()).replace(/[^0-9a-zA-Z]/g, '').substr(0, 20);
+    // the codec validates, and defaults clean to true; [MQTT-3.1.3-5] accepts 1..23 of 0-9a-zA-Z.
+    // The end of the serial: boards of one batch differ there (an STM32's lot number comes first).
+    o.clientId = o.clientId ?? 'esp' + String(getSerial()).replace(/[^0-9a-zA-Z]/g, '').slice(-20);
     c._pkt = encode(Object.assign({}, o, { cmd: 'connect', keepalive: ka }) as Packet);
     c._ka = ka * 1000;
     c._cb = cb;
