@@ -373,7 +373,8 @@ export {
 export function encode(p: Packet | PublishInput): Uint8Array {
   let h: number;
   if (p.cmd == 'publish') {
-    // the common case, without the table
+    // the common case, without the table; the topic field is written inline, not with putField():
+    // its calls cost ~28 µs per publish on Espruino 2v29 (bench/espruino-mqtt.ts), for 37 bytes saved
     const q = qos(p.qos);
     const b = validateTopic(p.topic);
     h = 48 | q << 1 | (p.dup ? 8 : 0) | (p.retain ? 1 : 0);
