@@ -1,10 +1,10 @@
 // Benchmark of the MQTT codec (not a test): `node --import tsx bench/codec.ts`
 // 1. encode and decode time of a 16-byte and a 1 KB QoS 1 PUBLISH in Node, next to mqtt-packet
 //    (the codec runs on E.toUint8Array / E.toString as the simulated board installs them);
-// 2. minified size of the core a client flashes (codec.ts, budget 3,000 bytes), of the part of it
-//    the client (simple.ts) pulls in, and of the core with codec-broker;
+// 2. minified size of the codec (codec.ts with its imports, all 14 types both ways, budget 3,000
+//    bytes), and of the part a client importing encode and Decoder flashes;
 // 3. when the Linux build of Espruino is at /work/espruino-bin (or $ESPRUINO_BIN), the codec bundled
-//    as for the board (core + codec-broker) runs there, on the builds with and without unicode
+//    as for the board runs there, on the builds with and without unicode
 //    strings: round trips checked against Node's results (non-ASCII topics included), then the
 //    same two timings.
 import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -13,9 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname, relative } from 'node:path';
 import { rollup } from 'rollup';
 import mqtt from 'mqtt-packet';
-import { encode, Decoder, type Packet } from '../src/mqtt/codec.ts';
-import '../src/mqtt/codec-broker.ts';
 import { installE } from '../test/helpers/espruino-e.ts';
+import { encode, Decoder, type Packet } from '../src/mqtt/codec.ts';
 // @ts-expect-error plain JavaScript module without types
 import { bundleSize } from '../scripts/bundle-size.js';
 // @ts-expect-error plain JavaScript module without types
@@ -23,7 +22,6 @@ import { compileTs, minifyJs } from '../scripts/esbuild-espruino.js';
 
 const BUDGET = 3000;
 const CODEC = 'src/mqtt/codec.ts';
-const BROKER = 'src/mqtt/codec-broker.ts';
 
 installE();
 const ESPRUINO_DIR = process.env.ESPRUINO_BIN || '/work/espruino-bin';
@@ -100,7 +98,6 @@ function boardProgram(): string {
   });
   return `
 import { encode, Decoder, validateTopic } from ${JSON.stringify(resolve(CODEC))};
-import ${JSON.stringify(resolve(BROKER))};
 var cases = ${JSON.stringify(cases)};
 var expected = ${JSON.stringify(expected)};
 var failures = 0;
@@ -236,5 +233,4 @@ benchNode();
 const size = await bundleSize(CODEC);
 console.log(`\n${CODEC} (+ its imports, every export kept) minified: ${size} bytes; budget ${BUDGET}: ${size <= BUDGET ? 'within' : 'OVER by ' + (size - BUDGET)}`);
 console.log(`  of which a client importing encode and Decoder flashes: ${await clientSize()} bytes`);
-console.log(`${CODEC} + ${BROKER} minified: ${await bundleSize([CODEC, BROKER])} bytes (not flashed by the apps)`);
 await benchEspruino();

@@ -2,7 +2,7 @@
 // Node test realm). I/O lives in espruino-io.ts; this file has the rest.
 import { defineHidden, invoke, isCallback, realmObject, type Callback, type Host, type Realm } from './espruino-host';
 import { createIo } from './espruino-io';
-import { bytesToString, inspect, toBytes } from './espruino-values';
+import { asUTF8, bytesToString, inspect, toBytes } from './espruino-values';
 
 const MAX_TIMER_MS = 31536000001000; // TIMER_MAX_INTERVAL in jsinteractive.h
 const MAX_EMIT_ARGS = 4;
@@ -78,6 +78,7 @@ export function createGlobals(host: Host, realm: Realm, events: Record<string, M
     toUint8Array: (...args: unknown[]) => new realm.Uint8Array(toBytes(args, typeError)),
     toString: (...args: unknown[]) => bytesToString(toBytes(args, typeError)),
     getTemperature: () => host.temperature,
+    ...(host.unicode ? { asUTF8 } : {}),
   });
   defineHidden(E, events);
   host.addEmitter(E, events.emit as (this: object, event: string, ...args: unknown[]) => void);

@@ -27,6 +27,8 @@ export interface Host {
   readonly serial: string;
   readonly temperature: number;
   readonly version: string;
+  /** A build with unicode strings (E.asUTF8 exists). */
+  readonly unicode: boolean;
   readonly timers: Timers;
   readonly watches: Watches;
   pinState(name: string): PinState | undefined;

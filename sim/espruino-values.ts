@@ -35,9 +35,41 @@ class ByteWriter {
   }
 }
 
+/**
+ * Unicode builds flag some strings as UTF-8 (E.asUTF8, or anything joined to such a string), and
+ * E.toUint8Array gives a flagged string's UTF-8. Node strings carry no flag, so the simulated
+ * unicode build starts the flagged empty string E.asUTF8('') returns with this character (a lone
+ * low surrogate, never text); joined in front of a string it flags the result. Like the board's
+ * flagged empty string it is truthy.
+ */
+export const UTF8_FLAG = '\udfff';
+
+/** UTF-8 of a Node string; a lone surrogate gets the 3 bytes of its code point (ill-formed UTF-8). */
+function utf8Of(s: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    const d = s.charCodeAt(i + 1);
+    if (c >= 0xd800 && c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
+      c = 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00;
+      i++;
+    }
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | c >> 6, 0x80 | c & 63);
+    else if (c < 0x10000) out.push(0xe0 | c >> 12, 0x80 | c >> 6 & 63, 0x80 | c & 63);
+    else out.push(0xf0 | c >> 18, 0x80 | c >> 12 & 63, 0x80 | c >> 6 & 63, 0x80 | c & 63);
+  }
+  return new Uint8Array(out);
+}
+
+/** E.asUTF8 of a unicode build: the text whose UTF-8 the byte string s holds ('' gives the flag). */
+export function asUTF8(s: string): string {
+  return s === '' ? UTF8_FLAG : Buffer.from(s, 'latin1').toString('utf8');
+}
+
 function collect(v: unknown, w: ByteWriter, typeError: ErrorFactory): void {
   if (typeof v === 'number' || typeof v === 'boolean') return w.byte(Number(v) & 255);
-  if (typeof v === 'string') return w.bytes(Buffer.from(v, 'latin1'));
+  if (typeof v === 'string') return w.bytes(v[0] === UTF8_FLAG ? utf8Of(v.slice(1)) : Buffer.from(v, 'latin1'));
   if (types.isUint8Array(v) || types.isUint8ClampedArray(v) || types.isInt8Array(v)) {
     return w.bytes(new Uint8Array(v.buffer, v.byteOffset, v.length));
   }

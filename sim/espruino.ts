@@ -66,7 +66,7 @@ export class Board implements Host {
   readonly watches: Watches;
 
   private readonly logFn?: (line: string) => void;
-  private readonly unicode: boolean;
+  readonly unicode: boolean;
   private readonly pins = new Map<string, PinState>();
   private readonly bus = new SpiBus();
   private readonly modules = new Map<string, { exports: unknown }>();

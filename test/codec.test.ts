@@ -1,19 +1,16 @@
 // The MQTT 3.1.1 codec against the oracle, mqtt-packet: our encode() must produce its generate()
 // bytes, and our Decoder must return what its parser returns, field by field (its Buffers read as
 // Uint8Array). Then streams: random splits, oversize packets, random and mutated bytes.
-// codec-broker is imported, so every type goes both ways; the core alone (what a client flashes)
-// is loaded a second time, without it, for the tests of the client's directions.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import mqtt from 'mqtt-packet';
+import { installE } from './helpers/espruino-e.ts';
 import {
   encode, Decoder, validateTopic, validateFilter, MAX_REMAINING,
   ERR_MALFORMED, ERR_QOS, ERR_PACKET_ID, ERR_TOPIC, ERR_STRING, ERR_PAYLOAD, ERR_FIELD,
   type Packet, type OversizeInfo,
 } from '../src/mqtt/codec.ts';
-import '../src/mqtt/codec-broker.ts';
-import { installE } from './helpers/espruino-e.ts';
 
 // @ts-expect-error plain JavaScript module without types
 import { checkSource } from '../scripts/espruino-gate.js';
@@ -468,7 +465,6 @@ describe('encode validation: typed errors', () => {
     for (const payload of [5, {}, [1, 2], new Uint16Array(2), true]) throwsCode(pub({ topic: 't', payload }), ERR_PAYLOAD, /Uint8Array/);
     throwsCode(() => encode({ cmd: 'connect', clientId: 'c', username: 'u', password: 7 as any }), ERR_PAYLOAD);
     throwsCode(() => encode({ cmd: 'connect', clientId: 'c', will: { topic: 'w', payload: {} as any } }), ERR_PAYLOAD);
-    throwsCode(pub({ topic: 't', payload: 'a\ud800' }), ERR_PAYLOAD); // a lone surrogate has no UTF-8
     throwsCode(() => encode({ cmd: 'connect', clientId: 'c', username: 'u', password: filled(65536) }), ERR_PAYLOAD);
   });
   test('strings: ill-formed UTF-16, U+0000, over 65535 bytes, not strings', () => {
@@ -584,10 +580,7 @@ describe('UTF-8 strings', () => {
   });
 });
 
-describe('the core alone (codec.ts without codec-broker): a client\'s directions', () => {
-  // a second instance of the module, whose table codec-broker never touched
-  const url = new URL('../src/mqtt/codec.ts?core-alone', import.meta.url).href;
-  const loading: Promise<typeof import('../src/mqtt/codec.ts')> = import(url);
+describe('a client\'s directions, as a session goes', () => {
   const toBroker: [string, any][] = [
     ['CONNECT', { cmd: 'connect', clientId: 'board-1', keepalive: 30, username: 'üser', password: bytesOf(0, 255), will: { topic: 'status/温度', payload: bytesOf(1), qos: 1, retain: true } }],
     ['PUBLISH', { cmd: 'publish', topic: 'sensor/温度', payload: bytesOf(1, 2, 3), qos: 2, messageId: 9, retain: true, dup: true }],
@@ -612,54 +605,26 @@ describe('the core alone (codec.ts without codec-broker): a client\'s directions
     ['PINGRESP', { cmd: 'pingresp' }],
   ];
 
-  test('encodes every client-to-broker type as mqtt-packet does', async () => {
-    const core = await loading;
-    assert.notEqual(core.encode, encode);
-    for (const [name, p] of toBroker) assert.deepEqual(core.encode(p), theirBytes(p), name);
+  test('encodes every client-to-broker type as mqtt-packet does', () => {
+    for (const [name, p] of toBroker) assert.deepEqual(encode(p), theirBytes(p), name);
   });
 
-  test('decodes every broker-to-client type as mqtt-packet does, in one stream and byte by byte', async () => {
-    const core = await loading;
+  test('decodes every broker-to-client type as mqtt-packet does, in one stream and byte by byte', () => {
     const bytes = concat(toClient.map(([, p]) => theirBytes(p)));
     const expected = theirParse(bytes).packets;
     for (const step of [bytes.length, 1]) {
       const got: any[] = [];
-      const d = new core.Decoder({ packet: (p) => got.push(plain(p)), oversize() { assert.fail('no oversize'); } });
+      const d = new Decoder({ packet: (p) => got.push(plain(p)), oversize() { assert.fail('no oversize'); } });
       for (let i = 0; i < bytes.length; i += step) d.push(bytes.subarray(i, i + step));
       assert.deepEqual(got, expected);
-    }
-  });
-
-  test('a CONNECT (or other broker-bound packet) arriving at a client is refused with a typed error', async () => {
-    const core = await loading;
-    const refused = (p: any) => {
-      const got: any[] = [];
-      const d = new core.Decoder({ packet: (x) => got.push(x), oversize: (x) => got.push(x) }, 10);
-      throwsCode(() => d.push(concat([theirBytes({ cmd: 'pingresp' }), theirBytes(p)])), ERR_MALFORMED, /header/);
-      assert.equal(got.length, 1); // the PINGRESP before it
-    };
-    refused({ cmd: 'connect', clientId: 'intruder' });
-    refused({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 0 }] });
-    refused({ cmd: 'unsubscribe', messageId: 1, unsubscriptions: ['a'] });
-    refused({ cmd: 'pingreq' });
-    refused({ cmd: 'disconnect' });
-    refused({ cmd: 'connect', clientId: 'x'.repeat(100) }); // over the maximum: refused from its fixed header
-  });
-
-  test('encoding a broker-to-client type needs codec-broker: a typed error', async () => {
-    const core = await loading;
-    for (const p of [{ cmd: 'connack', returnCode: 0 }, { cmd: 'suback', messageId: 1, granted: [0] }, { cmd: 'unsuback', messageId: 1 }, { cmd: 'pingresp' }]) {
-      throwsCode(() => core.encode(p as Packet), ERR_FIELD, /cmd/);
-      assert.ok(encode(p as Packet).length > 0); // with codec-broker loaded
     }
   });
 });
 
 describe('as bundled for the board', () => {
-  /** The codec (core and codec-broker) bundled and minified with the app settings, as an IIFE like dist/. */
+  /** The codec bundled and minified with the app settings, as an IIFE like dist/. */
   async function boardCode(): Promise<string> {
     const entry = `import { encode, Decoder, validateTopic, validateFilter } from ${JSON.stringify(resolve('src/mqtt/codec.ts'))};
-      import ${JSON.stringify(resolve('src/mqtt/codec-broker.ts'))};
       E.codec = { encode: encode, Decoder: Decoder, validateTopic: validateTopic, validateFilter: validateFilter };`;
     const bundle = await rollup({
       input: 'entry',

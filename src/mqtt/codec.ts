@@ -1,12 +1,12 @@
-// MQTT 3.1.1 packets as a client sends and receives them: encode() of CONNECT, PUBLISH, PUBACK,
-// PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT, and a streaming Decoder of
-// CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP. Importing
-// ./codec-broker adds the other direction of every type to the same table (TYPES).
-// Pure: no sockets, no timers. Packet objects use mqtt-packet's field names and values, with
-// Uint8Array for binary fields. Needs E.toUint8Array and E.toString (in Node: as the simulated
-// board installs them, see test/helpers/espruino-e.ts).
+// MQTT 3.1.1 packets, all 14 types both ways: encode() and a streaming Decoder. Pure: no sockets,
+// no timers. Packet objects use mqtt-packet's field names and values, with Uint8Array for binary
+// fields. Needs E.toUint8Array and E.toString (in Node: as the simulated board installs them, see
+// test/helpers/espruino-e.ts).
+// Each type has ONE coder that writes it (encode) and reads it (decode), as the flag W says: the
+// call that writes a field from the packet is the call that reads it back into the packet, so the
+// two directions cannot drift apart and their bytes are paid once.
 import { codedError } from '../error';
-import { isAscii, utf8Bytes, utf8Empty, utf8String, wellFormed } from './utf8';
+import { isAscii, utf8Bytes, utf8String, wellFormed } from './utf8';
 
 export type QoS = 0 | 1 | 2;
 
@@ -92,9 +92,8 @@ export type Packet = ConnectPacket | ConnackPacket | PublishPacket | AckPacket |
   | SubackPacket | UnsubscribePacket | EmptyPacket;
 
 // Error codes: stable, for programs to test err.code
-/** Received bytes that are not an MQTT 3.1.1 packet: unknown type (or one this side does not
- *  receive: a broker's packet type without codec-broker), reserved flag bits set wrong, remaining
- *  length over 4 bytes, lengths that disagree with the content, another protocol. */
+/** Received bytes that are not an MQTT 3.1.1 packet: unknown type, reserved flag bits set wrong,
+ *  remaining length over 4 bytes, lengths that disagree with the content, another protocol. */
 export const ERR_MALFORMED = 'MQTT_MALFORMED';
 /** QoS outside 0..2 (QoS 3 received), or a SUBACK code other than 0, 1, 2, 0x80. */
 export const ERR_QOS = 'MQTT_QOS';
@@ -107,9 +106,8 @@ export const ERR_TOPIC = 'MQTT_TOPIC';
 export const ERR_STRING = 'MQTT_STRING';
 /** Payload, will payload or password not a Uint8Array or string, or too long. */
 export const ERR_PAYLOAD = 'MQTT_PAYLOAD';
-/** Another field that may not be sent: cmd (unknown, or a broker's without codec-broker),
- *  keepalive, returnCode, password without username [MQTT-3.1.2-22], empty clientId without clean
- *  [MQTT-3.1.3-7], empty list. */
+/** Another field that may not be sent: unknown cmd, keepalive, returnCode, password without
+ *  username [MQTT-3.1.2-22], empty clientId without clean [MQTT-3.1.3-7], empty list. */
 export const ERR_FIELD = 'MQTT_FIELD';
 
 /** Largest remaining length: 4 bytes of 7 bits. */
@@ -123,27 +121,36 @@ const enum Type {
    *  SUBSCRIBE, UNSUBSCRIBE [MQTT-2.2.2-1]. The others but PUBLISH have 0. */
   FLAGS_0010 = 0xa80,
 }
-const FILTER = 'filter';
 
-// Helpers marked "codec-broker" are exported under `_` names at the end: internal to the codec.
+/** Packet type names by type number. */
+const CMDS = ',connect,connack,publish,puback,pubrec,pubrel,pubcomp,subscribe,suback,unsubscribe,unsuback,pingreq,pingresp,disconnect'.split(',');
 
-/** Writes (in encode) or reads (in decode) the fields of packet p after its fixed header. */
-export type Coder = (p: any) => void;
+// W is 1 while encoding: the coders then write parts (number arrays, Uint8Arrays) that one native
+// E.toUint8Array joins, no JavaScript loop per payload byte. While decoding they read body from pos.
+// encode and decode never re-enter: a sink runs after its packet is read.
+let W = 0;
+let parts: ArrayLike<number>[] = [];
+let size = 0;
+let body = EMPTY;
+let pos = 0;
 
-/** codec-broker */
 function fail(code: string, message: string): never {
   throw codedError(code, message);
 }
 
-/** QoS q, 0 if undefined; else ERR_QOS ('1', 1.5, -1 and null too). codec-broker */
+/** A field that may not be: the caller's when encoding (ERR_FIELD), the peer's when decoding. */
+function bad(what: string): never {
+  return fail(W ? ERR_FIELD : ERR_MALFORMED, 'bad ' + what);
+}
+
+function short(): never {
+  return fail(ERR_MALFORMED, 'packet shorter than content');
+}
+
+/** QoS q, 0 if undefined; else ERR_QOS ('1', 1.5, -1 and null too). */
 function qos(q: unknown): QoS {
   if ([0, 1, 2][q as number] !== q) fail(ERR_QOS, 'bad QoS ' + q);
   return (q || 0) as QoS;
-}
-
-/** A SUBACK return code: a granted QoS, or 0x80 for a refusal. codec-broker */
-function granted(x: unknown): number {
-  return x === 0x80 ? x : qos(x);
 }
 
 /** x is neither undefined nor null. Never `x != null`: on Espruino that turns a Uint8Array into a
@@ -152,59 +159,33 @@ function isSet(x: unknown): boolean {
   return x === null ? false : x !== undefined;
 }
 
-// encode's output: the fixed header, then the rest as parts (numbers arrays, Uint8Arrays), joined
-// by one native E.toUint8Array: no JavaScript loop per payload byte. encode and decode never re-enter.
-let parts: ArrayLike<number>[] = [];
-let size = 0;
-
-/** codec-broker */
 function put(x: ArrayLike<number>): void {
   parts.push(x);
   size += x.length;
 }
 
-function putU16(n: number): void {
-  put([n >> 8, n & 255]);
-}
-
-/** A field with a 2-byte length: a string's UTF-8, a will payload, a password. */
-function putField(b: Uint8Array): void {
-  if (b.length > U16) fail(ERR_PAYLOAD, 'field over 65535 bytes');
-  putU16(b.length);
-  put(b);
+/** A number of 1 byte, or 2 (two): v written, or read; returned. */
+function num(v: number, two?: 1): number {
+  if (W) put(two ? [v >> 8, v & 255] : [v]);
+  else {
+    if (pos + (two ? 2 : 1) > body.length) short();
+    v = two ? body[pos++] << 8 | body[pos++] : body[pos++];
+  }
+  return v;
 }
 
 /** The packet id, 1..65535 [MQTT-2.3.1-1]; also the whole of PUBACK, PUBREC, PUBREL, PUBCOMP,
- *  UNSUBACK. codec-broker */
-function putId(p: any): void {
-  const x = p.messageId;
+ *  UNSUBACK. */
+function id(p: any): void {
+  const x = p.messageId = num(p.messageId, 1);
   if (!x || (x & U16) !== x) fail(ERR_PACKET_ID, 'bad messageId ' + x);
-  putU16(x);
-}
-
-/** The packet id, then p[key]: an array of one entry at least, each written by fn. codec-broker */
-function putList(p: any, key: string, fn: (x: any) => void): void {
-  const l = p[key];
-  putId(p);
-  if (!(l && l.length)) fail(ERR_FIELD, 'empty ' + key);
-  l.forEach(fn);
-}
-
-/** s, if it is a topic name (what: 'topic') or filter (FILTER): not empty, wildcards only in a
- *  filter, each filling a whole level, '#' only the last. Inside the regex classes '/' is escaped:
- *  Espruino's lexer ends a regex literal at a bare one. codec-broker */
-function checkTopic(s: string, what: string): string {
-  if (!s || (what == FILTER ? /[^\/][+#]|[+#][^\/]|#./ : /[+#]/).test(s)) fail(ERR_TOPIC, 'bad ' + what + ' ' + s);
-  return s;
 }
 
 /** The UTF-8 of s, a string of well-formed UTF-8 without U+0000, up to 65535 bytes
- *  [MQTT-1.5.3-1, MQTT-1.5.3-2], else ERR_STRING naming it `what`; with `topic` set, also a
- *  topic name or filter (checkTopic). */
-function utf8(s: unknown, what: string, topic?: 1): Uint8Array {
+ *  [MQTT-1.5.3-1, MQTT-1.5.3-2], else ERR_STRING naming it `what`. */
+function utf8(s: unknown, what: string): Uint8Array {
   const b = typeof s == 'string' && utf8Bytes(s);
   if (!b || b.length > U16 || !(isAscii(s as string) || wellFormed(b))) fail(ERR_STRING, 'bad ' + what);
-  if (topic) checkTopic(s as string, what);
   return b as Uint8Array;
 }
 
@@ -215,6 +196,43 @@ function binary(x: unknown): Uint8Array {
   return x instanceof Uint8Array ? x : fail(ERR_PAYLOAD, 'payload not Uint8Array/string');
 }
 
+/** A field with a 2-byte length: a string named `what`, or bytes without it. v written, or read;
+ *  returned. */
+function field(v: any, what?: string): any {
+  if (W) {
+    const b = what ? utf8(v, what) : binary(v);
+    if (b.length > U16) fail(ERR_PAYLOAD, 'field over 65535 bytes');
+    num(b.length, 1);
+    put(b);
+    return v;
+  }
+  const n = num(0, 1);
+  if (pos + n > body.length) short();
+  const b = body.subarray(pos, pos += n);
+  const s = what ? utf8String(b) : b;
+  return s === undefined ? fail(ERR_STRING, 'bad UTF-8 in ' + what) : s;
+}
+
+/** s, if it is a topic name, or a topic filter (f): not empty, wildcards only in a filter, each
+ *  filling a whole level, '#' only the last [MQTT-3.3.2-2, MQTT-4.7.1-2, MQTT-4.7.1-3]. Inside the
+ *  regex classes '/' is escaped: Espruino's lexer ends a regex literal at a bare one. */
+function checkTopic(s: string, f?: 1): string {
+  if (!s || (f ? /[^\/][+#]|[+#][^\/]|#./ : /[+#]/).test(s)) fail(ERR_TOPIC, (f ? 'bad filter ' : 'bad topic ') + s);
+  return s;
+}
+
+/** A topic name, or filter (f), as a field: written or read. */
+function topic(v: any, f?: 1): string {
+  return checkTopic(field(v, f ? 'filter' : 'topic'), f);
+}
+
+/** The UTF-8 of s if it is a topic name, or filter (f); else ERR_STRING or ERR_TOPIC. */
+function valid(s: string, f?: 1): Uint8Array {
+  const b = utf8(s, f ? 'filter' : 'topic');
+  checkTopic(s, f);
+  return b;
+}
+
 // The last topic validated, and its UTF-8: most programs publish to the same few topics.
 let lastTopic: unknown;
 let lastBytes: Uint8Array;
@@ -222,7 +240,7 @@ let lastBytes: Uint8Array;
 /** Throws a CodedError (ERR_TOPIC, ERR_STRING) unless topic may be published to; returns its UTF-8. */
 export function validateTopic(topic: string): Uint8Array {
   if (topic !== lastTopic) {
-    lastBytes = utf8(topic, 'topic', 1);
+    lastBytes = valid(topic);
     lastTopic = topic;
   }
   return lastBytes;
@@ -230,166 +248,117 @@ export function validateTopic(topic: string): Uint8Array {
 
 /** Throws a CodedError (ERR_TOPIC, ERR_STRING) unless filter may be subscribed to; returns its UTF-8. */
 export function validateFilter(filter: string): Uint8Array {
-  return utf8(filter, FILTER, 1);
+  return valid(filter, 1);
 }
 
-function putFilter(f: string): void {
-  putField(validateFilter(f));
-}
-
-// decode's input: the body of one packet, read from pos
-let body: Uint8Array = EMPTY;
-let pos = 0;
-
-function truncated(): never {
-  return fail(ERR_MALFORMED, 'packet shorter than content');
-}
-
-/** codec-broker */
-function readByte(): number {
-  return pos < body.length ? body[pos++] : truncated();
-}
-
-function readU16(): number {
-  return readByte() << 8 | readByte();
-}
-
-/** A field with a 2-byte length. codec-broker */
-function readBytes(): Uint8Array {
-  const n = readU16();
-  if (pos + n > body.length) truncated();
-  return body.subarray(pos, pos += n);
-}
-
-/** codec-broker */
-function readString(): string {
-  const s = utf8String(readBytes());
-  return s === undefined ? fail(ERR_STRING, 'bad UTF-8') : s;
-}
-
-/** A received packet id, which must not be 0 [MQTT-2.3.1-1]. */
-function packetId(x: number): number {
-  return x || fail(ERR_PACKET_ID, 'packet id 0');
-}
-
-/** The packet id; also the whole of PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK. */
-function readId(p: any): void {
-  p.messageId = packetId(readU16());
-}
-
-/** The packet id, then entries read by fn up to the end of the packet, one at least
- *  [MQTT-3.8.3-3, MQTT-3.10.3-2]. codec-broker */
-function readList(p: any, fn: () => any): any[] {
-  const l = [];
-  readId(p);
-  do l.push(fn()); while (pos < body.length);
-  return l;
+/** The packet id, then p[key]: a list of one entry at least [MQTT-3.8.3-3, MQTT-3.10.3-2], each
+ *  written or read by fn. */
+function list(p: any, key: string, fn: (x: any) => any): void {
+  const l = p[key] || [];
+  const r: any[] = [];
+  id(p);
+  if (W && !l.length) fail(ERR_FIELD, 'empty ' + key);
+  do r.push(fn(l[r.length])); while (W ? r.length < l.length : pos < body.length);
+  p[key] = r;
 }
 
 /** PINGREQ, PINGRESP, DISCONNECT: no fields. */
 function none(): void {}
 
-// ---- the client's side: what it sends, what it receives ----
-
-function putConnect(p: any): void {
-  const w = p.will;
-  const k = p.keepalive || 0;
-  const u = isSet(p.username);
-  const pw = isSet(p.password);
-  // flags: username, password, will retain, will QoS, will, clean session
-  const f = (u ? 0x80 : 0) | (pw ? 0x40 : 0) | (w ? 4 | qos(w.qos) << 3 | (w.retain ? 0x20 : 0) : 0) |
-    (p.clean === undefined || p.clean ? 2 : 0);
-  if ((k & U16) !== k) fail(ERR_FIELD, 'bad keepalive ' + k);
-  if (pw && !u) fail(ERR_FIELD, 'password needs username');
-  if (!(f & 2 || p.clientId)) fail(ERR_FIELD, 'empty clientId needs clean');
-  // protocol name 'MQTT', level 4 (3.1.1), flags, keepalive
-  put([0, 4, 77, 81, 84, 84, 4, f, k >> 8, k & 255]);
-  putField(utf8(p.clientId || '', 'clientId'));
-  if (w) {
-    putField(validateTopic(w.topic));
-    putField(binary(w.payload));
-  }
-  if (u) putField(utf8(p.username, 'username'));
-  if (pw) putField(binary(p.password));
-}
-
-/** Packet type names by type number. */
-const CMDS = ',connect,connack,publish,puback,pubrec,pubrel,pubcomp,subscribe,suback,unsubscribe,unsuback,pingreq,pingresp,disconnect'.split(',');
-
-/** The one table of packet types, by type number: [how encode writes it, how the Decoder reads
- *  it], 0 for a direction this side does not handle. The client's directions here; codec-broker
- *  fills in the broker's. Types 0 and 15 are reserved. codec-broker */
-const TYPES: (Coder | 0)[][] = [
-  [0, 0],
-  [putConnect, 0],
-  [0, function (p: any): void {
-    const f = readByte();
+/** The coder of each packet type, by type number; 0 and 15 are reserved. encode() writes PUBLISH
+ *  itself, on the hot path. */
+const TYPES: ((p: any) => void)[] = [
+  0 as any,
+  function connect(p: any): void {
+    const w = p.will || 0;
+    if (field('MQTT', 'protocol') != 'MQTT' || num(4) != 4) bad('protocol: MQTT 3.1.1 only');
+    // flags: username, password, will retain, will QoS, will, clean session
+    const f = num((isSet(p.username) ? 128 : 0) | (isSet(p.password) ? 64 : 0) |
+      (w ? 4 | qos(w.qos) << 3 | (w.retain ? 32 : 0) : 0) | (p.clean === undefined || p.clean ? 2 : 0));
+    // reserved bit 0 [MQTT-3.1.2-3]; will QoS and retain only with a will [MQTT-3.1.2-11]
+    if (f & 1 || !(f & 4) && f & 56) bad('CONNECT flags');
+    if ((f & 192) == 64) bad('password: needs username'); // [MQTT-3.1.2-22]
+    p.protocolId = 'MQTT';
+    p.protocolVersion = 4;
+    p.clean = !!(f & 2);
+    const k = p.keepalive = num(p.keepalive || 0, 1);
+    if ((k & U16) !== k) bad('keepalive ' + k);
+    p.clientId = field(p.clientId || '', 'clientId');
+    if (!(f & 2 || p.clientId)) bad('clientId: empty needs clean'); // [MQTT-3.1.3-7]
+    if (f & 4) p.will = { qos: qos(f >> 3 & 3), retain: !!(f & 32), topic: topic(w.topic), payload: field(w.payload) };
+    if (f & 128) p.username = field(p.username, 'username');
+    if (f & 64) p.password = field(p.password);
+  },
+  function connack(p: any): void {
+    const f = num(p.sessionPresent ? 1 : 0);
+    const rc = p.returnCode = num(p.returnCode);
     // session present is bit 0, the others reserved [MQTT-3.2.2-1]; return codes over 5 reserved
-    if (f > 1 || (p.returnCode = readByte()) > 5) fail(ERR_MALFORMED, 'bad CONNACK');
+    if (f > 1 || (rc & 7) !== rc || rc > 5) bad('CONNACK');
     p.sessionPresent = !!f;
-  }],
-  // encode() writes PUBLISH itself
-  [0, function (p: any): void {
+  },
+  function publish(p: any): void {
     const e = 2 + (body[0] << 8 | body[1]);
-    if (e > body.length) truncated();
+    if (e > body.length) short();
     const s = E.toString(body.subarray(2, e));
     // one regex for the common case, an ASCII topic name without wildcards
-    p.topic = !s || /[^\x01-\x7f]|[+#]/.test(s) ? checkTopic(readString(), 'topic') : utf8Empty ? (E as any).asUTF8(s) : s;
+    p.topic = !s || /[^\x01-\x7f]|[+#]/.test(s) ? topic(0) : s;
     pos = e;
-    if (p.qos) readId(p);
+    if (p.qos) id(p);
     p.payload = body.subarray(pos);
     pos = body.length;
-  }],
-  [putId, readId], // PUBACK
-  [putId, readId], // PUBREC
-  [putId, readId], // PUBREL
-  [putId, readId], // PUBCOMP
-  [function (p: any): void {
-    putList(p, 'subscriptions', function (s: any): void {
-      putFilter((s || 0).topic);
-      put([qos(s.qos)]);
+  },
+  id, // PUBACK
+  id, // PUBREC
+  id, // PUBREL
+  id, // PUBCOMP
+  function subscribe(p: any): void {
+    list(p, 'subscriptions', function (s: any): object {
+      s = s || 0;
+      const t = topic(s.topic, 1);
+      const o = num(qos(s.qos));
+      // options bits 7-2 are reserved [MQTT-3.8.3-4]
+      if (o > 3) bad('SUBSCRIBE options');
+      return { topic: t, qos: qos(o) };
     });
-  }, 0],
-  [0, function (p: any): void {
-    p.granted = readList(p, function (): number { return granted(readByte()); });
-  }],
-  [function (p: any): void {
-    putList(p, 'unsubscriptions', putFilter);
-  }, 0],
-  [0, readId], // UNSUBACK
-  [none, 0], // PINGREQ
-  [0, none], // PINGRESP
-  [none, 0], // DISCONNECT
-  [0, 0],
+  },
+  function suback(p: any): void {
+    list(p, 'granted', function (x: any): number {
+      x = num(x);
+      return x === 0x80 ? x : qos(x); // a granted QoS, or 0x80 for a refusal
+    });
+  },
+  function unsubscribe(p: any): void {
+    list(p, 'unsubscriptions', function (f: any): string {
+      return topic(f, 1);
+    });
+  },
+  id, // UNSUBACK
+  none, // PINGREQ
+  none, // PINGRESP
+  none, // DISCONNECT
 ];
-
-export {
-  TYPES as _TYPES, fail as _fail, qos as _qos, granted as _granted, put as _put, putId as _putId,
-  putList as _putList, checkTopic as _checkTopic, readByte as _readByte, readBytes as _readBytes,
-  readString as _readString, readList as _readList,
-};
 
 /** The bytes of packet p. Throws a CodedError (see the ERR_ constants) if p may not be sent. */
 export function encode(p: Packet | PublishInput): Uint8Array {
   let h: number;
+  W = 1;
   if (p.cmd == 'publish') {
-    // the common case, without the table; the topic field is written inline, not with putField():
-    // its calls cost ~28 µs per publish on Espruino 2v29 (bench/espruino-mqtt.ts), for 37 bytes saved
+    // the common case, without the table; the topic field is written inline, not with field():
+    // its calls cost ~28 µs per publish on Espruino 2v29 (bench/espruino-mqtt.ts)
     const q = qos(p.qos);
     const b = validateTopic(p.topic);
     h = 48 | q << 1 | (p.dup ? 8 : 0) | (p.retain ? 1 : 0);
     parts = [0 as any, [b.length >> 8, b.length & 255], b];
     size = 2 + b.length;
-    if (q) putId(p);
+    if (q) id(p);
     put(binary(p.payload));
   } else {
     const t = CMDS.indexOf(p.cmd);
-    const w = t > 0 && TYPES[t][0];
-    if (!w) fail(ERR_FIELD, 'cmd ' + p.cmd + ' unsupported');
+    if (!(t > 0)) fail(ERR_FIELD, 'bad cmd ' + p.cmd);
     h = t << 4 | Type.FLAGS_0010 >> t & 2;
-    parts = [[]];
+    parts = [0 as any];
     size = 0;
-    w(p);
+    TYPES[t](Object.assign({}, p)); // a copy: the coders fill in what they read
   }
   let n = size;
   if (n > MAX_REMAINING) fail(ERR_PAYLOAD, 'packet over ' + MAX_REMAINING);
@@ -404,9 +373,10 @@ export function encode(p: Packet | PublishInput): Uint8Array {
 /** The packet with fixed-header first byte h and body b. */
 function decodePacket(h: number, b: Uint8Array): Packet {
   const p = { cmd: CMDS[h >> 4], retain: !!(h & 1), qos: h >> 1 & 3, dup: !!(h & 8), length: b.length, topic: null, payload: null };
+  W = 0;
   body = b;
   pos = 0;
-  (TYPES[h >> 4][1] as Coder)(p);
+  TYPES[h >> 4](p);
   if (pos < b.length) fail(ERR_MALFORMED, p.cmd + ' longer than content');
   body = EMPTY; // let the buffer go
   return p as any;
@@ -481,18 +451,17 @@ export class Decoder {
             // an oversize QoS 1/2 PUBLISH: topic length, then (topic skipped) packet id
             a = a << 8 | y;
             if (++q == 3) {
-              if ((x = a) + 4 > n) truncated();
+              if ((x = a) + 4 > n) short();
             } else if (q > 4) {
               q = 0;
               x = n - 4 - (a >>> 16);
-              o.messageId = packetId(a & U16);
+              o.messageId = a & U16 || fail(ERR_PACKET_ID, "packet id 0");
               sink.oversize(o);
             }
           } else {
             if (!h) {
               s = y >> 4;
-              // a type this side does not read is as bad as a reserved one
-              if (!TYPES[s][1] || (s == Type.PUBLISH ? (y & 6) == 6 : (y & 15) != (Type.FLAGS_0010 >> s & 2))) {
+                            if (!TYPES[s] || (s == Type.PUBLISH ? (y & 6) == 6 : (y & 15) != (Type.FLAGS_0010 >> s & 2))) {
                 fail(s == Type.PUBLISH ? ERR_QOS : ERR_MALFORMED, 'bad fixed header 0x' + y.toString(16));
               }
               h = y;
@@ -517,7 +486,7 @@ export class Decoder {
               } else {
                 o = { cmd: CMDS[f >> 4], length: n, qos: f >> 1 & 3 };
                 if (f >> 4 == Type.PUBLISH && o.qos) {
-                  if (n < 4) truncated();
+                  if (n < 4) short();
                   q = 1;
                 } else {
                   x = n;

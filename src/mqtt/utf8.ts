@@ -1,19 +1,14 @@
-// UTF-8 for MQTT strings, through Espruino's native E.toUint8Array and E.toString, on three string
+// UTF-8 for MQTT strings, through Espruino's native E.toUint8Array and E.toString, on both string
 // models:
-// - Espruino without unicode support (Pico, WiFi, ESP32): a string IS its bytes ('温度'.length == 6).
-// - Espruino with unicode support: strings flagged UTF-8 hold code points and E.toUint8Array gives
-//   their UTF-8; unflagged strings hold code points 0..255.
-// - Node (tests, simulator), with E installed as the simulated board has it (a string's characters
-//   taken as bytes): UTF-16 strings, bridged to byte strings by the URI functions.
+// - without unicode support (Pico, WiFi, ESP32): a string IS its bytes ('温度'.length == 6).
+// - with unicode support: strings flagged UTF-8 hold code points and E.toUint8Array gives their
+//   UTF-8; unflagged strings hold code points 0..255.
 // Espruino's encodeURIComponent mangles bytes >= 0x80 and it has no escape/unescape; its
 // String.fromCharCode keeps only the low byte.
 
-/** Node, or another engine with UTF-16 strings (Espruino has no unescape). */
-const UTF16 = typeof unescape != 'undefined';
-
-// On Espruino builds with unicode support, an empty string flagged UTF-8 ('' elsewhere; E.asUTF8
-// is absent or throws without unicode support). Prefixing it converts an unflagged string's code
-// points 128..255 to UTF-8, so E.toUint8Array never returns Latin-1.
+// On builds with unicode support, an empty string flagged UTF-8 (truthy there, measured on 2v29);
+// '' elsewhere, where E.asUTF8 is absent or throws. Prefixing it converts an unflagged string's
+// code points 128..255 to UTF-8, so E.toUint8Array never returns Latin-1.
 export let utf8Empty = '';
 try {
   utf8Empty = (E as any).asUTF8('');
@@ -42,21 +37,14 @@ export function isAscii(s: string): boolean {
   return !/[^\x01-\x7f]/.test(s);
 }
 
-/** The UTF-8 of s, unchecked; undefined in Node if s has a lone surrogate (no UTF-8 for it). */
-export function utf8Bytes(s: string): Uint8Array | undefined {
-  if (UTF16) {
-    try {
-      s = unescape(encodeURIComponent(s)); // one char per UTF-8 byte
-    } catch {
-      return undefined; // URIError
-    }
-  }
+/** The UTF-8 of s, unchecked. */
+export function utf8Bytes(s: string): Uint8Array {
   return E.toUint8Array(utf8Empty ? utf8Empty + s : s);
 }
 
 /** The string whose UTF-8 is b, or undefined if b is not wellFormed. On Espruino without unicode
- *  support that string is b's bytes. */
+ *  support that string is b's bytes; ASCII is the same string on every build. */
 export function utf8String(b: Uint8Array): string | undefined {
   const s = E.toString(b);
-  return isAscii(s) || wellFormed(b) ? UTF16 ? decodeURIComponent(escape(s)) : utf8Empty ? (E as any).asUTF8(s) : s : undefined;
+  return isAscii(s) ? s : wellFormed(b) ? utf8Empty ? (E as any).asUTF8(s) : s : undefined;
 }
