@@ -519,7 +519,7 @@ describe('decode validation: typed errors', () => {
   });
   test('lengths that disagree with the content', () => {
     throwsCode(decode(0x40, 3, 0, 1, 0), ERR_MALFORMED, /longer/); // trailing byte
-    throwsCode(decode(0x40, 1, 0), ERR_MALFORMED, /shorter/);
+    throwsCode(decode(0x40, 1, 0), ERR_MALFORMED, /short/);
     throwsCode(decode(0xc0, 1, 0), ERR_MALFORMED); // PINGREQ with a body
     throwsCode(decode(0x30, 3, 0, 5, 0x61), ERR_MALFORMED); // topic longer than the packet
     throwsCode(decode(0x82, 2, 0, 1), ERR_MALFORMED); // SUBSCRIBE without filters

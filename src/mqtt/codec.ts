@@ -144,7 +144,7 @@ function bad(what: string): never {
 }
 
 function short(): never {
-  return fail(ERR_MALFORMED, 'packet shorter than content');
+  return fail(ERR_MALFORMED, 'short packet');
 }
 
 /** QoS q, 0 if undefined; else ERR_QOS ('1', 1.5, -1 and null too). */
@@ -181,56 +181,46 @@ function id(p: any): void {
   if (!x || (x & U16) !== x) fail(ERR_PACKET_ID, 'bad messageId ' + x);
 }
 
-/** The UTF-8 of s, a string of well-formed UTF-8 without U+0000, up to 65535 bytes
- *  [MQTT-1.5.3-1, MQTT-1.5.3-2], else ERR_STRING naming it `what`. */
+/** s, unless `what` is 'topic' and s is not a topic name, or 'filter' and s is not a topic filter:
+ *  not empty, wildcards only in a filter, each filling a whole level, '#' only the last
+ *  [MQTT-3.3.2-2, MQTT-4.7.1-2, MQTT-4.7.1-3]. Inside the regex classes '/' is escaped: Espruino's
+ *  lexer ends a regex literal at a bare one. */
+function checkTopic(s: string, what: string): string {
+  if ((what == 'topic' || what == 'filter') && (!s || (what == 'topic' ? /[+#]/ : /[^\/][+#]|[+#][^\/]|#./).test(s))) {
+    fail(ERR_TOPIC, 'bad ' + what + ' ' + s);
+  }
+  return s;
+}
+
+/** The UTF-8 of string s, named `what`: well-formed UTF-8 without U+0000, up to 65535 bytes
+ *  [MQTT-1.5.3-1, MQTT-1.5.3-2], else ERR_STRING; a topic name or filter by what checkTopic says. */
 function utf8(s: unknown, what: string): Uint8Array {
   const b = typeof s == 'string' && utf8Bytes(s);
   if (!b || b.length > U16 || !(isAscii(s as string) || wellFormed(b))) fail(ERR_STRING, 'bad ' + what);
+  checkTopic(s as string, what);
   return b as Uint8Array;
 }
 
 /** Payload, will payload or password: a string goes as UTF-8, undefined and null as nothing. */
 function binary(x: unknown): Uint8Array {
-  if (!isSet(x)) return EMPTY;
-  if (typeof x == 'string') x = utf8Bytes(x); // undefined for a lone surrogate
-  return x instanceof Uint8Array ? x : fail(ERR_PAYLOAD, 'payload not Uint8Array/string');
+  if (typeof x == 'string') x = utf8Bytes(x);
+  return !isSet(x) ? EMPTY : x instanceof Uint8Array ? x : fail(ERR_PAYLOAD, 'payload not Uint8Array/string');
 }
 
-/** A field with a 2-byte length: a string named `what`, or bytes without it. v written, or read;
- *  returned. */
+/** A field with a 2-byte length: a string named `what` (see utf8), or bytes without it. v written,
+ *  or read; returned. */
 function field(v: any, what?: string): any {
   if (W) {
     const b = what ? utf8(v, what) : binary(v);
-    if (b.length > U16) fail(ERR_PAYLOAD, 'field over 65535 bytes');
-    num(b.length, 1);
+    num(b.length > U16 ? fail(ERR_PAYLOAD, 'field over 65535 bytes') : b.length, 1);
     put(b);
     return v;
   }
   const n = num(0, 1);
-  if (pos + n > body.length) short();
   const b = body.subarray(pos, pos += n);
+  if (pos > body.length) short();
   const s = what ? utf8String(b) : b;
-  return s === undefined ? fail(ERR_STRING, 'bad UTF-8 in ' + what) : s;
-}
-
-/** s, if it is a topic name, or a topic filter (f): not empty, wildcards only in a filter, each
- *  filling a whole level, '#' only the last [MQTT-3.3.2-2, MQTT-4.7.1-2, MQTT-4.7.1-3]. Inside the
- *  regex classes '/' is escaped: Espruino's lexer ends a regex literal at a bare one. */
-function checkTopic(s: string, f?: 1): string {
-  if (!s || (f ? /[^\/][+#]|[+#][^\/]|#./ : /[+#]/).test(s)) fail(ERR_TOPIC, (f ? 'bad filter ' : 'bad topic ') + s);
-  return s;
-}
-
-/** A topic name, or filter (f), as a field: written or read. */
-function topic(v: any, f?: 1): string {
-  return checkTopic(field(v, f ? 'filter' : 'topic'), f);
-}
-
-/** The UTF-8 of s if it is a topic name, or filter (f); else ERR_STRING or ERR_TOPIC. */
-function valid(s: string, f?: 1): Uint8Array {
-  const b = utf8(s, f ? 'filter' : 'topic');
-  checkTopic(s, f);
-  return b;
+  return s === undefined ? fail(ERR_STRING, 'bad ' + what) : checkTopic(s as string, what as string);
 }
 
 // The last topic validated, and its UTF-8: most programs publish to the same few topics.
@@ -240,7 +230,7 @@ let lastBytes: Uint8Array;
 /** Throws a CodedError (ERR_TOPIC, ERR_STRING) unless topic may be published to; returns its UTF-8. */
 export function validateTopic(topic: string): Uint8Array {
   if (topic !== lastTopic) {
-    lastBytes = valid(topic);
+    lastBytes = utf8(topic, 'topic');
     lastTopic = topic;
   }
   return lastBytes;
@@ -248,7 +238,7 @@ export function validateTopic(topic: string): Uint8Array {
 
 /** Throws a CodedError (ERR_TOPIC, ERR_STRING) unless filter may be subscribed to; returns its UTF-8. */
 export function validateFilter(filter: string): Uint8Array {
-  return valid(filter, 1);
+  return utf8(filter, 'filter');
 }
 
 /** The packet id, then p[key]: a list of one entry at least [MQTT-3.8.3-3, MQTT-3.10.3-2], each
@@ -271,12 +261,12 @@ const TYPES: ((p: any) => void)[] = [
   0 as any,
   function connect(p: any): void {
     const w = p.will || 0;
-    if (field('MQTT', 'protocol') != 'MQTT' || num(4) != 4) bad('protocol: MQTT 3.1.1 only');
+    if (field('MQTT', 'protocol') != 'MQTT' || num(4) != 4) bad('protocol');
     // flags: username, password, will retain, will QoS, will, clean session
     const f = num((isSet(p.username) ? 128 : 0) | (isSet(p.password) ? 64 : 0) |
       (w ? 4 | qos(w.qos) << 3 | (w.retain ? 32 : 0) : 0) | (p.clean === undefined || p.clean ? 2 : 0));
     // reserved bit 0 [MQTT-3.1.2-3]; will QoS and retain only with a will [MQTT-3.1.2-11]
-    if (f & 1 || !(f & 4) && f & 56) bad('CONNECT flags');
+    if (f & 1 || !(f & 4) && f & 56) bad('flags');
     if ((f & 192) == 64) bad('password: needs username'); // [MQTT-3.1.2-22]
     p.protocolId = 'MQTT';
     p.protocolVersion = 4;
@@ -285,7 +275,7 @@ const TYPES: ((p: any) => void)[] = [
     if ((k & U16) !== k) bad('keepalive ' + k);
     p.clientId = field(p.clientId || '', 'clientId');
     if (!(f & 2 || p.clientId)) bad('clientId: empty needs clean'); // [MQTT-3.1.3-7]
-    if (f & 4) p.will = { qos: qos(f >> 3 & 3), retain: !!(f & 32), topic: topic(w.topic), payload: field(w.payload) };
+    if (f & 4) p.will = { qos: qos(f >> 3 & 3), retain: !!(f & 32), topic: field(w.topic, 'topic'), payload: field(w.payload) };
     if (f & 128) p.username = field(p.username, 'username');
     if (f & 64) p.password = field(p.password);
   },
@@ -301,7 +291,7 @@ const TYPES: ((p: any) => void)[] = [
     if (e > body.length) short();
     const s = E.toString(body.subarray(2, e));
     // one regex for the common case, an ASCII topic name without wildcards
-    p.topic = !s || /[^\x01-\x7f]|[+#]/.test(s) ? topic(0) : s;
+    p.topic = !s || /[^\x01-\x7f]|[+#]/.test(s) ? field(0, 'topic') : s;
     pos = e;
     if (p.qos) id(p);
     p.payload = body.subarray(pos);
@@ -314,10 +304,10 @@ const TYPES: ((p: any) => void)[] = [
   function subscribe(p: any): void {
     list(p, 'subscriptions', function (s: any): object {
       s = s || 0;
-      const t = topic(s.topic, 1);
+      const t = field(s.topic, 'filter');
       const o = num(qos(s.qos));
       // options bits 7-2 are reserved [MQTT-3.8.3-4]
-      if (o > 3) bad('SUBSCRIBE options');
+      if (o > 3) bad('options');
       return { topic: t, qos: qos(o) };
     });
   },
@@ -329,7 +319,7 @@ const TYPES: ((p: any) => void)[] = [
   },
   function unsubscribe(p: any): void {
     list(p, 'unsubscriptions', function (f: any): string {
-      return topic(f, 1);
+      return field(f, 'filter');
     });
   },
   id, // UNSUBACK
@@ -412,20 +402,51 @@ export class Decoder {
   // The state lives in the constructor's closure: locals minify to one letter, `this.x` would not
   constructor(sink: DecoderSink, maxPacketSize?: number) {
     const max = maxPacketSize || MAX_REMAINING + 5;
-    let c: Uint8Array = EMPTY; // the chunk being pushed; reset() empties it to stop
+    let c = EMPTY; // the chunk being pushed; reset() empties it to stop
     let h = 0; // first byte of the fixed header, 0 until it arrives
-    let n: number; // remaining length
-    let k: number; // remaining-length bytes read
+    let n = 0; // remaining length
+    let k = 0; // remaining-length bytes read
+    let x = 0; // bytes to skip, before filling b
+    let b: Uint8Array | 0 = 0; // bytes to fill, then given to done
+    let g = 0; // bytes of b filled
+    let done: (b: Uint8Array) => void;
     let f: number; // first byte of the packet whose body is being read
-    let b: Uint8Array | 0 = 0; // body being filled
-    let g: number; // body bytes received
-    let x = 0; // bytes of an oversize packet left to skip
-    let q = 0; // 1 + bytes read of an oversize QoS 1/2 PUBLISH's topic length and packet id
-    let a: number; // those bytes
     let o: OversizeInfo;
 
+    /** Fill `len` bytes (after the skip), then call fn with them. */
+    function want(len: number, fn: (b: Uint8Array) => void): void {
+      b = new Uint8Array(len);
+      g = 0;
+      done = fn;
+    }
+
+    function deliver(y: Uint8Array): void {
+      sink.packet(decodePacket(f, y));
+    }
+
+    /** A packet over max: reported, its body skipped. Out of push(): Espruino reads past the text
+     *  of every branch not taken, so the hot loop stays short. */
+    function big(): void {
+      o = { cmd: CMDS[f >> 4], length: n, qos: f >> 1 & 3 };
+      x = n;
+      if (f >> 4 == Type.PUBLISH && o.qos) {
+        // the packet id, so that it can still be acknowledged: past the topic, not kept
+        x = 0;
+        want(2, function (t) {
+          const l = t[0] << 8 | t[1];
+          if (l + 4 > n) short();
+          x = l;
+          want(2, function (t) {
+            x = n - 4 - l;
+            o.messageId = t[0] << 8 | t[1] || fail(ERR_PACKET_ID, 'packet id 0');
+            sink.oversize(o);
+          });
+        });
+      } else sink.oversize(o);
+    }
+
     this.reset = function () {
-      h = x = q = b = 0;
+      h = x = b = 0;
       c = EMPTY;
     };
 
@@ -437,63 +458,31 @@ export class Decoder {
           s = Math.min(x || (b as Uint8Array).length - g, c.length - i);
           if (x) x -= s;
           else {
-            y = b as Uint8Array;
-            y.set(c.subarray(i, i + s), g);
-            if ((g += s) == y.length) {
+            (b as Uint8Array).set(c.subarray(i, i + s), g);
+            if ((g += s) == (b as Uint8Array).length) {
+              y = b;
               b = 0;
-              sink.packet(decodePacket(f, y));
+              done(y);
             }
           }
           i += s;
-        } else {
+        } else if (h) {
           y = c[i++];
-          if (q) {
-            // an oversize QoS 1/2 PUBLISH: topic length, then (topic skipped) packet id
-            a = a << 8 | y;
-            if (++q == 3) {
-              if ((x = a) + 4 > n) short();
-            } else if (q > 4) {
-              q = 0;
-              x = n - 4 - (a >>> 16);
-              o.messageId = a & U16 || fail(ERR_PACKET_ID, "packet id 0");
-              sink.oversize(o);
-            }
-          } else {
-            if (!h) {
-              s = y >> 4;
-                            if (!TYPES[s] || (s == Type.PUBLISH ? (y & 6) == 6 : (y & 15) != (Type.FLAGS_0010 >> s & 2))) {
-                fail(s == Type.PUBLISH ? ERR_QOS : ERR_MALFORMED, 'bad fixed header 0x' + y.toString(16));
-              }
-              h = y;
-              n = k = 0;
-              y = c[i++];
-            }
-            // remaining-length bytes, as many as this chunk has (past its end y is undefined)
-            while (y > 127) {
-              n |= (y & 127) << 7 * k++;
-              if (k > 3) fail(ERR_MALFORMED, 'remaining length over 4 bytes');
-              y = c[i++];
-            }
-            if (y >= 0) {
-              n |= y << 7 * k++;
-              // the fixed header is complete
-              f = h;
-              h = g = a = 0;
-              if (1 + k + n <= max) {
-                // a body wholly in this chunk is read in place
-                if (i + n <= c.length) sink.packet(decodePacket(f, c.subarray(i, i += n)));
-                else b = new Uint8Array(n);
-              } else {
-                o = { cmd: CMDS[f >> 4], length: n, qos: f >> 1 & 3 };
-                if (f >> 4 == Type.PUBLISH && o.qos) {
-                  if (n < 4) short();
-                  q = 1;
-                } else {
-                  x = n;
-                  sink.oversize(o);
-                }
-              }
-            }
+          n |= (y & 127) << 7 * k++;
+          if (y < 128) {
+            // the fixed header is complete; a body wholly in this chunk is read in place
+            f = h;
+            h = 0;
+            if (1 + k + n > max) big();
+            else if (i + n > c.length) want(n, deliver);
+            else sink.packet(decodePacket(f, c.subarray(i, i += n)));
+          } else if (k > 3) fail(ERR_MALFORMED, 'bad remaining length');
+        } else {
+          y = h = c[i++];
+          s = y >> 4;
+          n = k = 0;
+          if (!TYPES[s] || (s == Type.PUBLISH ? (y & 6) == 6 : (y & 15) != (Type.FLAGS_0010 >> s & 2))) {
+            fail(s == Type.PUBLISH ? ERR_QOS : ERR_MALFORMED, 'bad header ' + y);
           }
         }
       }
