@@ -131,7 +131,7 @@ const CMDS = ',connect,connack,publish,puback,pubrec,pubrel,pubcomp,subscribe,su
 let W = 0;
 let parts: ArrayLike<number>[] = [];
 let size = 0;
-let body = EMPTY;
+let body: Uint8Array = EMPTY;
 let pos = 0;
 
 function fail(code: string, message: string): never {
@@ -402,7 +402,7 @@ export class Decoder {
   // The state lives in the constructor's closure: locals minify to one letter, `this.x` would not
   constructor(sink: DecoderSink, maxPacketSize?: number) {
     const max = maxPacketSize || MAX_REMAINING + 5;
-    let c = EMPTY; // the chunk being pushed; reset() empties it to stop
+    let c: Uint8Array = EMPTY; // the chunk being pushed; reset() empties it to stop
     let h = 0; // first byte of the fixed header, 0 until it arrives
     let n = 0; // remaining length
     let k = 0; // remaining-length bytes read
@@ -452,7 +452,7 @@ export class Decoder {
 
     this.push = function (chunk) {
       c = chunk;
-      for (let i = 0, y, s; i < c.length;) {
+      for (let i = 0, y: any, s; i < c.length;) {
         if (x || b) {
           // skip or fill: as many bytes as this chunk has, natively
           s = Math.min(x || (b as Uint8Array).length - g, c.length - i);
@@ -460,7 +460,7 @@ export class Decoder {
           else {
             (b as Uint8Array).set(c.subarray(i, i + s), g);
             if ((g += s) == (b as Uint8Array).length) {
-              y = b;
+              y = b as Uint8Array;
               b = 0;
               done(y);
             }
