@@ -252,7 +252,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       out(line);
       let m: RegExpExecArray | null;
       if (/^Uncaught /.test(text)) fatal = `${app} board: ${text}`;
-      else if ((m = /^(pub|sub): (setting .*|no W5500 answers.*)$/.exec(text))) fatal = `${m[1]}: ${m[2]}`;
+      else if ((m = /^(pub|sub): (setting .*|no W5500.*)$/.exec(text))) fatal = `${m[1]}: ${m[2]}`;
       else if ((m = /^pub: (?:sent|queued) (\d+)$/.exec(text))) sent = Math.max(sent, Number(m[1]));
       else if (text === 'pub: done') pubDone = true;
       else if (/^sub: subscribed to /.test(text)) subscribed = true;

@@ -8,10 +8,10 @@ export function ipBytes(ip: string): number[] {
 }
 
 export function ipString(b: Uint8Array, at: number): string {
-  return b[at] + '.' + b[at + 1] + '.' + b[at + 2] + '.' + b[at + 3];
+  return b.subarray(at, at + 4).join('.');
 }
 
 /** True for a dotted IPv4 literal (no top-level domain is all digits, so nothing else looks like one). */
 export function isIp(s: string): boolean {
-  return /^[0-9.]+$/.test(s) && s.split('.').length === 4;
+  return /^\d+\.\d+\.\d+\.\d+$/.test(s);
 }

@@ -3,9 +3,9 @@
 // (libs/network/js/network_js.c, libs/network/socketserver.c): every call comes from the idle loop and
 // must return at once; sockets are small integers; recv returns a string ("" = nothing yet) or a
 // negative SOCKET_ERR_*; send returns the bytes taken (0 = try again) or a negative error.
-import { MODE_TCP_ND, SOCK_INIT } from './w5500-regs';
+import { MODE_TCP_ND, SOCK_INIT, ST_CONNECTING } from './w5500-regs';
 import { ANY, ipBytes, ipString } from './ip';
-import { claim, cmd } from './socket';
+import { claim, cmd } from './w5500-spi';
 import type { CodedError } from '../error';
 import type { Resolver, W5500 } from './w5500';
 
@@ -27,37 +27,26 @@ const ERRS: { [code: string]: number } = {
 };
 /** Sn_CR's LISTEN command. */
 const enum Cmd { LISTEN = 0x02 }
-/** tcp.ts's CONNECTING state, in which its poll takes ESTABLISHED as connected. */
-const enum Tcp { CONNECTING = 2 }
-
-/* A socket is the driver's TcpSocket or UdpSocket plus _nIn (received, not yet taken by recv; for UDP
- * each datagram behind Espruino's 8-byte header), _nErr (SOCKET_ERR_* once it ended), _nUp (connected)
- * and _nPort (TCP server: the port it listens on), named unlike the driver's own members. Listeners are
- * shared functions, not per-socket closures: on Espruino each function expression evaluated costs RAM. */
-function onConnect(this: any): void {
-  this._nUp = true;
-}
-
-function onData(this: any, b: Uint8Array): void {
-  this._nIn += E.toString(b);
-}
-
-// JsNetUDPPacketHeader (network.h): IP, then port and length little-endian as the MCU stores them
-function onMessage(this: any, b: Uint8Array, f: { ip: string; port: number }): void {
-  this._nIn += E.toString(ipBytes(f.ip), f.port & 255, f.port >> 8, b.length & 255, b.length >> 8, b);
-}
 
 /** The SOCKET_ERR_* for a driver error; the DNS_* codes (dns.ts) are all "not found" to Espruino. */
 function code(e: CodedError): number {
   return ERRS[e.code] || (/^DNS/.test(e.code) ? Err.NOT_FOUND : Err.UNKNOWN);
 }
 
-function onError(this: any, e: CodedError): void {
-  this._nErr = code(e);
-}
-
-function onClose(this: any): void {
-  this._nErr = this._nErr || Err.CLOSED;
+/* A socket is the driver's Socket plus _nIn (received, not yet taken by recv; for UDP each datagram
+ * behind Espruino's 8-byte header), _nErr (SOCKET_ERR_* once it ended), _nUp (connected) and _nPort
+ * (TCP server: the port it listens on), named unlike the driver's own members. Its events come here
+ * instead of to listeners: this replaces the socket's emit(), so it is called as its method, with no
+ * per-socket closure (on Espruino each function expression evaluated costs RAM). */
+function emit(this: any, ev: string, a: any, b: any): void {
+  // eslint-disable-next-line @typescript-eslint/no-this-alias -- `s.` minifies shorter than `this.`
+  const s = this;
+  if (ev === 'connect') s._nUp = true;
+  else if (ev === 'data') s._nIn += E.toString(a);
+  // JsNetUDPPacketHeader (network.h): IP, then port and length little-endian as the MCU stores them
+  else if (ev === 'message') s._nIn += E.toString(ipBytes(b.ip), b.port & 255, b.port >> 8, a.length & 255, a.length >> 8, a);
+  else if (ev === 'error') s._nErr = code(a);
+  else if (ev === 'close') s._nErr = s._nErr || Err.CLOSED;
 }
 
 function later(cb: any, a: any, b?: any): void {
@@ -79,18 +68,18 @@ function free(e: Ethernet): number {
 /** A UDP socket bound to port, a TCP client connecting to host:port, or (host undefined) a TCP
  *  server socket listening on port. Throws when no hardware socket is free (UDP). */
 function make(e: Ethernet, host: string | undefined, port: number, type: number): any {
-  const c = e._c, udp = (type & 3) === ST.UDP;
-  const s: any = udp ? c.udp(port).on('message', onMessage) : c.tcp(e._o).on('connect', onConnect).on('data', onData);
+  const c = e._c, udp = (type & 3) === ST.UDP, s: any = udp ? c.udp(port) : c.tcp(e._o);
   s._nIn = '';
   s._nErr = 0;
   s._nUp = udp;
-  s.on('error', onError).on('close', onClose);
+  s.emit = emit;
   if (udp) return s;
   if (host !== undefined) s.connect(host, port);
   else {
-    // The chip turns a LISTEN socket into the connection itself; accept() listens again on another
+    // The chip turns a LISTEN socket into the connection itself; accept() listens again on another.
+    // In CONNECTING, the poll takes ESTABLISHED as connected.
     s._nPort = port;
-    s._st = Tcp.CONNECTING;
+    s._st = ST_CONNECTING;
     try {
       claim(s, MODE_TCP_ND, port, SOCK_INIT);
       cmd(s, Cmd.LISTEN);
@@ -135,7 +124,7 @@ export class Ethernet {
     if (!d) return s._nErr || (s._nUp || type & ST.TLS ? '' : Err.NO_CONN);
     // A datagram goes whole (Espruino takes its length from the header), or cut short: the header
     // then says how long it was, as the 'size' of the message event
-    const e = s.write ? max : 8 + (d.charCodeAt(6) | d.charCodeAt(7) << 8);
+    const e = s._u ? 8 + (d.charCodeAt(6) | d.charCodeAt(7) << 8) : max;
     s._nIn = d.substr(e);
     return d.substr(0, e < max ? e : max);
   }
@@ -147,7 +136,7 @@ export class Ethernet {
     if (!s) return Err.CLOSED;
     // Received bytes are delivered before the error that closes the socket
     if (s._nErr) return s._nIn ? 0 : s._nErr;
-    if (!s.write) {
+    if (s._u) {
       if (s._busy || s._q.length) return 0;
       const h = E.toUint8Array(data.substr(0, 8)), len = h[6] | h[7] << 8;
       s.send(ipString(h, 0), h[4] | h[5] << 8, E.toUint8Array(data.substr(8, len)));
@@ -200,7 +189,7 @@ export class Ethernet {
 
   /** The DHCP host name is an option of our Dhcp client (set when creating it). */
   setHostname(name: string, cb?: (err: string) => void): boolean {
-    later(cb, 'hostname: see Dhcp options');
+    later(cb, 'set it in Dhcp options');
     return false;
   }
 

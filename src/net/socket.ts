@@ -1,33 +1,48 @@
-// What TCP and UDP sockets share: the chip's socket table, the poll that serves every socket, and the
-// command, receive and send sequences on one of the chip's 8 hardware sockets.
+// A socket on one of the W5500's 8 hardware sockets: a TCP client (the MQTT client's Transport), or a
+// bound UDP socket. All progress comes from the chip's poll (_svc) and from the calls below.
 //
-// The command handshake is lazy (§4.1): a command is written and not waited for. Whether the chip
-// took it (Sn_CR back to 0) shows in the socket's next service frame, which a quick poll reads soon
-// after; only a register write or command that comes first polls Sn_CR itself (bounded). Sn_IR bits
-// are cleared in the same burst as the next command where there is one (Sn_CR and Sn_IR are adjacent).
+// Espruino copies a function expression's source each time it is evaluated, so per-socket closures
+// cost RAM where prototype methods and module functions do not.
 import {
-  CLOSE, IR_RECV, OPEN, PHYCFGR, PHY_LNK, RECV, SEND, SIR, SVC, Sn_CR, Sn_IR, Sn_MR, Sn_PORT, Sn_RX_RD, Sn_RX_RSR, Sn_TX_WR,
+  IR_TIMEOUT, MODE_UDP, SOCK_CLOSE_WAIT, SOCK_ESTABLISHED, SOCK_UDP, ST_CLOSING, ST_CONNECTING, ST_DISCONNECTING,
+  ST_ENDED, ST_IDLE, ST_OPEN, ST_RESOLVING, Sn_CR, Sn_IR, Sn_SR, Sn_TX_RD, Sn_TX_WR,
 } from './w5500-regs';
 import { Emitter } from '../events';
 import { codedError, CodedError } from '../error';
-import { E_NOSOCK, E_SPI, u16, xfer } from './w5500-spi';
+import { Transport } from './transport';
+import { isIp } from './ip';
+import { E_TIMEDOUT, claim, release, take, u16 } from './w5500-spi';
+import { TcpOptions, deadline, dial, flushTcp, lost } from './tcp';
+import { SendCb, closed, flushUdp, later, rx } from './udp';
 import type { W5500 } from './w5500';
 
-// CR_POLLS: a command is taken within a frame or two on a working chip; a Sn_CR that never clears
-// means a broken bus (ioLib issue #160), which must become an error, not a hang. STABLE_READS: RSR/FSR
-// reads until two agree; the values settle within a frame or two unless data streams in. QUICK_MS:
-// the quick poll, while a socket has work that raises no interrupt (see due).
-const enum K { CR_POLLS = 32, STABLE_READS = 6, QUICK_MS = 10 }
+// The chip does not fragment: a larger datagram would be split and lose its boundary (§4.3)
+const MAX_DATAGRAM = 1472;
 
-/** TCP's state once its FIN is out: the chip's LAST_ACK→CLOSED raises no interrupt. */
-export const DISCONNECTING = 5;
+// Bytes read per serve: bounds the RAM of one 'data' chunk when RX buffers are large.
+const MAX_READ = 2048;
 
-/** A socket as the poll sees it. Internal members start with `_`: the minifier shortens them. */
-export abstract class Sock extends Emitter {
+/** The next send if none is out; the socket ends on a fault. */
+function flush(s: Socket, r?: Uint8Array): void {
+  try {
+    if (!s._busy && s.n >= 0) (s._u ? flushUdp : flushTcp)(s, r);
+  } catch (e) {
+    s._end(e as CodedError);
+  }
+}
+
+/** TCP events: 'connect', 'data' (Uint8Array), 'close' (hadError), 'error' (CodedError). UDP events:
+ *  'message' (data: Uint8Array, from: { ip, port }), 'error', 'close'. An exception thrown by a
+ *  listener while the chip serves the socket ends it, reported as its 'error'. */
+export class Socket extends Emitter implements Transport {
   /** Hardware socket number, -1 when it holds none. */
   n = -1;
   port!: number;
   _c: W5500;
+  _o: TcpOptions;
+  /** UDP (else TCP). */
+  _u: any;
+  _st = ST_IDLE;
   /** A command written and not yet seen taken. */
   _pend: any;
   /** Sn_IR bits handled and not yet cleared. */
@@ -36,167 +51,134 @@ export abstract class Sock extends Emitter {
   _busy: any;
   /** RX bytes left over, or RSR not settled: serve again soon. */
   _more: any;
-  /** TCP only: bytes queued, and the state. */
-  _qn?: number;
-  _st?: number;
+  /** Queued: TCP, byte arrays not yet in the chip's TX buffer (and _qn, their bytes); UDP, datagrams. */
   _q: any[] = [];
+  _qn = 0;
   /** Our TX write pointer: read once, then kept here (§4.3 step 2). */
   _wp!: number;
+  /** TCP: TX bytes known free (FSR minus what we wrote since reading it). */
+  _free!: number;
+  /** TCP: the connect or close deadline. */
+  _tm: any;
 
-  constructor(c: W5500) {
+  /** TCP; or with a port (0: a free ephemeral one), UDP bound to it, throwing ENOSOCK if no hardware
+   *  socket is free. */
+  constructor(c: W5500, o: TcpOptions, port?: number) {
     super();
     this._c = c;
-  }
-
-  /** Serve the socket: r is its service frame (Sn_CR .. Sn_RX_RD), its last command taken. */
-  abstract _svc(r: Uint8Array): void;
-  /** Close at once (CLOSE, no FIN), reporting err if given. */
-  abstract _end(err?: CodedError): void;
-}
-
-/** A command the chip never takes: a broken bus. */
-function stuck(): CodedError {
-  return codedError(E_SPI, 'W5500 stuck: check SPI');
-}
-
-/** Reads n bytes, or writes bytes, at offset a of the socket's register block; a write only once
- *  the last command is taken. */
-export function reg(s: Sock, a: number, d: any): any {
-  if (d.length) sync(s); // eslint-disable-line no-use-before-define -- they call each other
-  return xfer(s._c, s.n * 4 + 1, a, d);
-}
-
-/** Polls the service frame until the last command is taken; the last frame read, if any. */
-export function sync(s: Sock): Uint8Array | undefined {
-  let r, i = 0;
-  while (s._pend) {
-    if (i++ > K.CR_POLLS) throw stuck();
-    s._pend = (r = reg(s, Sn_CR, SVC))[0];
-  }
-  return r;
-}
-
-/** A quick poll soon, unless one is planned: of the sockets with work due, and of SIR too while INTn
- *  is still low (an event that came while it was low from another gave no falling edge). */
-export function arm(c: W5500): void {
-  if (!c._ft && c._ok) {
-    c._ft = setTimeout(function () {
-      const i = c._o.int;
-      c._ft = undefined;
-      // eslint-disable-next-line no-use-before-define -- tick and arm call each other, from timers
-      tick(c, !!i && !digitalRead(i));
-    }, K.QUICK_MS);
-  }
-}
-
-/** Issues a command, clearing the handled Sn_IR bits in the same burst; the quick poll sees it taken. */
-export function cmd(s: Sock, v: number): void {
-  reg(s, Sn_CR, [v, s._clr]);
-  s._clr = 0;
-  s._pend = 1;
-  arm(s._c);
-}
-
-/** Gives the hardware socket back: CLOSE, clearing every Sn_IR bit (a stale one holds INTn low),
- *  waited for, so that the next owner finds the socket closed. */
-export function release(s: Sock): void {
-  const n = s.n;
-  if (n < 0) return;
-  s._c._s[n] = undefined;
-  s._clr = 0xff;
-  try {
-    cmd(s, CLOSE);
-    sync(s);
-  } finally {
-    s.n = -1;
-  }
-}
-
-/** A local port in 49152–65535: a counter from a random start, as Arduino's, so a peer that still
- *  holds a connection from an earlier run is unlikely to see its port again. */
-export function ephemeral(c: W5500): number {
-  return 49152 + (c._np = ((c._np || Math.random() * 16384) + 1 | 0) % 16384);
-}
-
-/** Claims a free hardware socket (ENOSOCK when all are taken) and opens it on port (0: ephemeral):
- *  port, then mode + OPEN + old Sn_IR bits cleared in one burst (the socket is closed: release
- *  waited for its CLOSE); throws unless Sn_SR becomes want. The service frame that saw OPEN taken. */
-export function claim(s: Sock, mode: number, port: number, want: number): Uint8Array {
-  const c = s._c;
-  let n = 0;
-  while (c._s[n] || !c._kb[n]) if (++n > 7) throw codedError(E_NOSOCK, 'no free socket');
-  c._s[s.n = n] = s;
-  s.port = port = port || ephemeral(c);
-  reg(s, Sn_PORT, [port >> 8, port]);
-  reg(s, Sn_MR, [mode, OPEN, 0xff]);
-  s._pend = 1;
-  const r = sync(s)!;
-  if (r[2] !== want) throw stuck();
-  return r;
-}
-
-/** Reads 4 bytes at a (RSR or FSR first) until two RSR/FSR reads agree (§4.5); v is a first read
- *  (-1: none). Undefined if they never settle: the caller tries again on a later poll. */
-export function stable(s: Sock, a: number, v: number): Uint8Array | undefined {
-  for (let i = 0; i < K.STABLE_READS; i++) {
-    const t = reg(s, a, 4), w = u16(t, 0);
-    if (w === v) return t;
-    v = w;
-  }
-  return undefined;
-}
-
-/** Receives up to max bytes, if the service frame r shows an RECV bit, bytes waiting or bytes left
- *  over: RSR + RX_RD (r holds a first RSR read), the data, RX_RD, RECV. Undefined when nothing
- *  waits; _more when bytes are left or RSR did not settle. */
-export function take(s: Sock, r: Uint8Array, max: number): Uint8Array | undefined {
-  const t = (r[Sn_IR - Sn_CR] & IR_RECV || u16(r, Sn_RX_RSR - Sn_CR) || s._more)
-    && stable(s, Sn_RX_RSR, u16(r, Sn_RX_RSR - Sn_CR)), len = t && Math.min(u16(t, 0), max);
-  s._more = t === undefined || len === max;
-  if (len) {
-    const p = u16(t, 2) + len, d = xfer(s._c, s.n * 4 + 3, p - len, len);
-    reg(s, Sn_RX_RD, [p >> 8, p]);
-    cmd(s, RECV);
-    return d;
-  }
-  return undefined;
-}
-
-/** data (bytes, or a list of byte arrays) into the TX buffer at our pointer, then TX_WR and SEND. */
-export function send(s: Sock, data: any, len: number): void {
-  xfer(s._c, s.n * 4 + 2, s._wp, data);
-  const p = s._wp = (s._wp + len) & 0xffff;
-  reg(s, Sn_TX_WR, [p >> 8, p]);
-  cmd(s, SEND);
-}
-
-/** Work that raises no interrupt: a command not yet seen taken (and after RECV, bytes that came
- *  while it was on its way), a SEND not yet seen done, data left, TX space awaited, LAST_ACK→CLOSED. */
-function due(s: Sock | undefined): any {
-  return s && (s._pend || s._busy || s._more || s._qn || s._st === DISCONNECTING);
-}
-
-/** One pass: (full) SIR and the link in one frame; then every socket with an Sn_IR bit or work due:
- *  its service frame, what it says, and the Sn_IR bits handled if no command took them. */
-export function tick(c: W5500, full?: boolean): void {
-  let sir = 0;
-  if (full) {
-    const g = xfer(c, 0, SIR, PHYCFGR - SIR + 1), up = g[PHYCFGR - SIR] & PHY_LNK;
-    if (up !== c._up) c.emit('link', !!(c._up = up));
-    sir = g[0];
-  }
-  for (let n = 0; n < 8; n++) {
-    const s = c._s[n];
-    if (s && (sir >> n & 1 || due(s))) {
+    this._o = o;
+    if (port! >= 0) {
+      this._u = 1;
       try {
-        s._pend = 1;
-        s._svc(sync(s)!);
-        if (s._clr && s.n >= 0) reg(s, Sn_IR, [s._clr]);
-        s._clr = 0;
+        this._wp = u16(claim(this, MODE_UDP, port!, SOCK_UDP), Sn_TX_WR - Sn_CR);
+        this._st = ST_OPEN;
       } catch (e) {
-        s._end(e as CodedError);
+        release(this);
+        throw e;
       }
-    } else if (sir >> n & 1) xfer(c, n * 4 + 1, Sn_IR, [0xff]); // a late event on a released socket
+    }
   }
-  if (c._s.some(due) || c._o.int && !digitalRead(c._o.int)) arm(c);
+
+  /** TCP: starts a connection; ignored unless the socket is idle. Results arrive as events. */
+  connect(host: string, port: number): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `s.` minifies shorter than `this.`
+    const s = this, o = s._o, none = codedError('ENOTFOUND', 'no address for ' + host);
+    if (s._st) return;
+    s._st = ST_RESOLVING;
+    deadline(s, o.connectMs || 10000, codedError(E_TIMEDOUT, 'no reply from ' + host));
+    if (isIp(host)) dial(s, host, port);
+    else if (o.resolve) {
+      o.resolve(host, function (err, ip) {
+        if (s._st === ST_RESOLVING) {
+          if (ip) dial(s, ip, port);
+          else s._end(err || none);
+        }
+      });
+    } else s._end(none);
+  }
+
+  /** TCP: queues bytes (not copied: do not change them afterwards); false unless connected. While a
+   *  SEND is out they wait for the poll that sees it done. */
+  write(bytes: Uint8Array): boolean {
+    if (this._st !== ST_OPEN) return false;
+    this._q.push(bytes);
+    this._qn += bytes.length;
+    flush(this);
+    return true;
+  }
+
+  /** UDP: sends one datagram of 1–1472 bytes (255.255.255.255 allowed); cb(err?) once it is out. */
+  send(ip: string, port: number, data: Uint8Array, cb?: SendCb): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `s.` minifies shorter than `this.`
+    const s = this, len = data.length, err = s.n < 0 ? closed()
+      : !len || len > Math.min(MAX_DATAGRAM, s._c._kb[s.n] << 10) ? codedError('EMSGSIZE', 'bad size ' + len) : 0;
+    if (err) return later(cb, err);
+    s._q.push([ip, port, data, cb]);
+    flush(s);
+  }
+
+  /** TCP: graceful close, queued bytes then FIN (DISCON), CLOSE when the deadline passes. UDP: at once. */
+  close(): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `s.` minifies shorter than `this.`
+    const s = this;
+    if (s._st === ST_OPEN && !s._u) {
+      s._st = ST_CLOSING;
+      deadline(s, s._o.closeMs || 1000);
+      flush(s);
+    } else if (s._st <= ST_OPEN) s._end();
+  }
+
+  /** Serves the socket: r is its service frame (Sn_CR .. Sn_RX_RD), its last command taken. */
+  _svc(r: Uint8Array): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `s.` minifies shorter than `this.`
+    const s = this, ir = r[Sn_IR - Sn_CR], sr = r[Sn_SR - Sn_CR], d = s._busy, u = s._u;
+    s._clr |= ir;
+    if (s._st === ST_CONNECTING) {
+      if (!sr) return s._end(lost(ir, 'ECONNREFUSED'));
+      if (sr < SOCK_ESTABLISHED) return; // INIT, SYNSENT, SYNRECV: ESTABLISHED or CLOSE_WAIT come next
+      // The chip re-initialises TX_WR while connecting: take it only now (§4.3 step 2); nothing is
+      // in the TX buffer yet, so all of it is free
+      s._wp = u16(r, Sn_TX_WR - Sn_CR);
+      s._free = s._c._kb[s.n] << 10;
+      s._st = ST_OPEN;
+      deadline(s);
+      s.emit('connect');
+    }
+    if (s._st < ST_OPEN || s._st > ST_DISCONNECTING) return;
+    // A SEND is done when TX_RD has reached TX_WR (SENDOK is masked, see w5500.ts). UDP: or failed, an
+    // ARP failure gives TIMEOUT and the socket stays open; the chip may leave TX_RD before a datagram
+    // it never sent, and the next one is written there, or the two would go out as one. (TCP's _busy
+    // is 1, and indexing a number throws on Espruino.)
+    if (d && (u && ir & IR_TIMEOUT || u16(r, Sn_TX_RD - Sn_CR) === s._wp)) {
+      s._busy = 0;
+      s._wp = u16(r, Sn_TX_RD - Sn_CR);
+      if (u && d[3]) d[3](ir & IR_TIMEOUT ? codedError(E_TIMEDOUT, 'no ARP reply from ' + d[0]) : undefined);
+    }
+    const b = s.n >= 0 && take(s, r, u ? 0xffff : MAX_READ);
+    if (b) {
+      if (u) rx(s, b);
+      else s.emit('data', b);
+    }
+    if (s._st === ST_OPEN && sr === SOCK_CLOSE_WAIT) s.close(); // the peer sent FIN: finish with ours
+    if (s._st > ST_DISCONNECTING) return; // a listener ended it
+    if (!sr) s._end(s._st === ST_DISCONNECTING ? undefined : lost(ir, u ? 'ECLOSED' : 'ECONNRESET'));
+    else flush(s, r);
+  }
+
+  /** Releases the hardware socket at once (CLOSE, no FIN); queued datagrams fail with ECLOSED; 'error'
+   *  (if err) and 'close' follow from a timer. */
+  _end(err?: CodedError): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `s.` minifies shorter than `this.`
+    const s = this, all = [s._busy].concat(s._q);
+    if (!s._st || s._st === ST_ENDED) return;
+    s._st = ST_ENDED;
+    deadline(s);
+    err = release(s, err);
+    if (s._u) for (let i = 0; i < all.length; i++) if (all[i]) later(all[i][3], closed());
+    setTimeout(function () {
+      s._st = ST_IDLE;
+      if (err) s.emit('error', err);
+      s.emit('close', !!err);
+    }, 0);
+  }
 }

@@ -56,3 +56,15 @@ export const SOCK_INIT = 0x13;
 export const SOCK_ESTABLISHED = 0x17;
 export const SOCK_CLOSE_WAIT = 0x1c;
 export const SOCK_UDP = 0x22;
+
+// Our socket states (not the chip's: its Sn_SR is read, never cached), here to be inlined too.
+// RESOLVING .. CONNECTING: TCP's connect; OPEN: connected, or UDP bound; CLOSING: sending what is
+// queued, then DISCON; DISCONNECTING: DISCON issued, waiting for CLOSED (the chip's LAST_ACK→CLOSED
+// raises no interrupt); ENDED: hardware socket released, 'close' not yet emitted.
+export const ST_IDLE = 0;
+export const ST_RESOLVING = 1;
+export const ST_CONNECTING = 2;
+export const ST_OPEN = 3;
+export const ST_CLOSING = 4;
+export const ST_DISCONNECTING = 5;
+export const ST_ENDED = 6;

@@ -5,17 +5,15 @@ import { CHIP_VERSION, GAR, IR_SENDOK, MR, MR_RST, PHYCFGR, PHY_LNK, RTR, SIMR, 
 import { Emitter } from '../events';
 import { codedError, CodedError } from '../error';
 import { ANY, ipBytes } from './ip';
-import { E_CONFIG, E_NOCHIP, xfer } from './w5500-spi';
-import { Sock, tick } from './socket';
-import { TcpOptions, TcpSocket } from './tcp';
-import { UdpSocket } from './udp';
+import { tick, xfer } from './w5500-spi';
+import { Socket } from './socket';
+import type { TcpOptions } from './tcp';
 
-export { TcpSocket } from './tcp';
 export type { TcpOptions, Resolver } from './tcp';
-export { UdpSocket } from './udp';
-export {
-  E_CLOSED, E_CONFIG, E_MSGSIZE, E_NOCHIP, E_NOSOCK, E_NOTFOUND, E_REFUSED, E_RESET, E_SPI, E_TIMEDOUT,
-} from './w5500-spi';
+/** TCP: connect, write, close; events connect, data, close, error. */
+export type TcpSocket = Socket;
+/** UDP: send, close; events message, error, close. */
+export type UdpSocket = Socket;
 
 export interface W5500Options extends TcpOptions {
   cs: Pin;
@@ -41,59 +39,8 @@ export interface IpConfig {
   dns?: string[];
 }
 
-export const NO_CHIP = 'no W5500 answers on SPI — check wiring, CS pin, SPI mode and clock';
-
 // RSTn low ≥ 500 µs, then ≥ 1 ms for the PLL to lock (DS); padded, as every library does
 const enum Ms { RESET = 1, PLL = 10 }
-
-/** Stops polling and watching, and closes every socket at once. */
-function stop(c: W5500): void {
-  if (c._iv) clearInterval(c._iv);
-  if (c._wt) clearWatch(c._wt);
-  if (c._ft) clearTimeout(c._ft);
-  c._iv = c._wt = c._ft = c._ok = undefined;
-  for (let n = 0; n < 8; n++) {
-    const s = c._s[n];
-    if (s) s._end();
-  }
-}
-
-/** init(): a timer, never a wait, for the reset pulse and the PLL. */
-function start(c: W5500, cb: (err?: CodedError) => void): void {
-  const o = c._o, poll = function () { tick(c, true); };
-  stop(c);
-  if (o.rst) digitalPulse(o.rst, false, Ms.RESET);
-  setTimeout(function () {
-    // The Arduino/CircuitPython probe: VERSIONR reads 4, and MR keeps what is written; the last
-    // write is MR.RST, done before the next frame (§9), so MR reads 0 again
-    let ok = xfer(c, 0, VERSIONR, 1)[0] === CHIP_VERSION;
-    [8, 16, MR_RST].forEach(function (v) {
-      xfer(c, 0, MR, [v]);
-      ok = ok && xfer(c, 0, MR, 1)[0] === (v & ~MR_RST);
-    });
-    if (!ok) return cb(codedError(E_NOCHIP, NO_CHIP));
-    // SENDOK is masked: a SEND is seen done when TX_RD has reached TX_WR (DS: SEND moves TX_RD to
-    // TX_WR once the data is out), in the service frame. An unmasked SENDOK would hold INTn until
-    // cleared (one more frame per send), and clearing it in the next SEND's burst could erase that
-    // SEND's own SENDOK on a chip that finishes within the burst.
-    for (let n = 0; n < 8; n++) {
-      xfer(c, n * 4 + 1, Sn_BUF, [c._kb[n], c._kb[n]]);
-      xfer(c, n * 4 + 1, Sn_IMR, [0xff ^ IR_SENDOK]);
-    }
-    const t = (o.retryTime || 200) * 10;
-    xfer(c, 0, RTR, [t >> 8, t, o.retryCount ?? 8]);
-    c._ok = 1;
-    c.setIP(c._ip);
-    c._up = xfer(c, 0, PHYCFGR, 1)[0] & PHY_LNK;
-    if (o.int) {
-      pinMode(o.int, 'input_pullup');
-      xfer(c, 0, SIMR, [0xff]);
-      c._wt = setWatch(poll, o.int, { repeat: true, edge: 'falling' });
-    }
-    c._iv = setInterval(poll, o.pollMs || (o.int ? 500 : 50));
-    cb();
-  }, Ms.RESET + Ms.PLL);
-}
 
 /** Events: 'link' (up: boolean) when the PHY link changes. */
 export class W5500 extends Emitter {
@@ -101,15 +48,15 @@ export class W5500 extends Emitter {
   _cs: Pin;
   _o: W5500Options;
   /** Sockets by hardware number. */
-  _s: (Sock | undefined)[] = [];
+  _s: (Socket | undefined)[] = [];
   /** KB of TX (and RX) buffer per hardware socket. */
   _kb: number[] = [];
   _mac: number[];
   _ip: IpConfig = { ip: ANY, subnet: ANY, gateway: ANY };
-  /** PHY link (PHYCFGR.LNK), and init() has configured the chip. */
+  /** PHY link (PHYCFGR.LNK). */
   _up: any;
-  _ok: any;
-  /** Poll interval, INT watch, the quick poll; the last ephemeral port. */
+  /** Poll interval (set once init() has configured the chip), INT watch, the quick poll; the last
+   *  ephemeral port. */
   _iv: any;
   _wt: any;
   _ft: any;
@@ -125,22 +72,53 @@ export class W5500 extends Emitter {
     for (let n = 0; n < 8; n++) {
       const k = this._kb[n] = b ? b[n] || 0 : 2;
       // Other sizes, or more than 16 KB in all, corrupt transfers (§5)
-      if (k & k - 1 || (sum += k) > 16) throw codedError(E_CONFIG, 'bufferKB');
+      if (k & k - 1 || (sum += k) > 16) throw codedError('ECONFIG', 'bad bufferKB');
     }
     // Default: locally administered (bit 1 set), unicast (bit 0 clear), the same on every start
     for (let i = 0; i < id.length; i++) m[1 + i % 5] = (m[1 + i % 5] * 31 + id.charCodeAt(i)) & 255;
     this._mac = opts.mac ? opts.mac.split(':').map(function (h) { return parseInt(h, 16); }) : m;
   }
 
-  /** Hardware reset (if RST is wired), software reset, detection, configuration; cb(err?) once done. */
+  /** Hardware reset (if RST is wired), software reset, detection, configuration; cb(err?) once done.
+   *  A timer, never a wait, for the reset pulse and the PLL. */
   init(cb: (err?: CodedError) => void): void {
-    start(this, cb);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `c.` minifies shorter than `this.`
+    const c = this, o = c._o, poll = function () { tick(c, 1); };
+    c.close();
+    if (o.rst) digitalPulse(o.rst, false, Ms.RESET);
+    setTimeout(function () {
+      // The Arduino/CircuitPython probe: VERSIONR reads 4, and MR keeps what is written; the last
+      // write is MR.RST, done before the next frame (§9), so MR reads 0 again
+      if (xfer(c, 0, VERSIONR, 1)[0] !== CHIP_VERSION || ![8, 16, MR_RST].every(function (v) {
+        xfer(c, 0, MR, [v]);
+        return xfer(c, 0, MR, 1)[0] === (v & ~MR_RST & 0xff);
+      })) return cb(codedError('ENOCHIP', 'no W5500: check SPI wiring, CS, mode'));
+      // SENDOK is masked: a SEND is seen done when TX_RD has reached TX_WR (DS: SEND moves TX_RD to
+      // TX_WR once the data is out), in the service frame. An unmasked SENDOK would hold INTn until
+      // cleared (one more frame per send), and clearing it in the next SEND's burst could erase that
+      // SEND's own SENDOK on a chip that finishes within the burst.
+      for (let n = 0; n < 8; n++) {
+        xfer(c, n * 4 + 1, Sn_BUF, [c._kb[n], c._kb[n]]);
+        xfer(c, n * 4 + 1, Sn_IMR, [0xff ^ IR_SENDOK]);
+      }
+      const t = (o.retryTime || 200) * 10;
+      xfer(c, 0, RTR, [t >> 8, t, o.retryCount ?? 8]);
+      c._iv = setInterval(poll, o.pollMs || (o.int ? 500 : 50));
+      c.setIP(c._ip);
+      c._up = xfer(c, 0, PHYCFGR, 1)[0] & PHY_LNK;
+      if (o.int) {
+        pinMode(o.int, 'input_pullup');
+        xfer(c, 0, SIMR, [0xff]);
+        c._wt = setWatch(poll, o.int, { repeat: true, edge: 'falling' });
+      }
+      cb();
+    }, Ms.RESET + Ms.PLL);
   }
 
   /** Gateway, subnet, MAC and IP go in one burst: the four registers are adjacent. */
   setIP(cfg: IpConfig): void {
     this._ip = cfg;
-    if (this._ok) xfer(this, 0, GAR, ipBytes(cfg.gateway).concat(ipBytes(cfg.subnet), this._mac, ipBytes(cfg.ip)));
+    if (this._iv) xfer(this, 0, GAR, ipBytes(cfg.gateway).concat(ipBytes(cfg.subnet), this._mac, ipBytes(cfg.ip)));
   }
 
   getIP(): IpConfig & { mac: string } {
@@ -155,16 +133,24 @@ export class W5500 extends Emitter {
 
   /** A TCP socket (the Transport); opts override the chip's TcpOptions. */
   tcp(opts?: TcpOptions): TcpSocket {
-    return new TcpSocket(this, Object.assign({}, this._o, opts));
+    return new Socket(this, Object.assign({}, this._o, opts));
   }
 
   /** A UDP socket bound to port (0: a free ephemeral port); throws ENOSOCK when none is free. */
   udp(port: number): UdpSocket {
-    return new UdpSocket(this, port);
+    return new Socket(this, this._o, port);
   }
 
   /** Stops polling and watching, and closes every socket at once. */
   close(): void {
-    stop(this);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `c.` minifies shorter than `this.`
+    const c = this;
+    if (c._iv) clearInterval(c._iv);
+    if (c._wt) clearWatch(c._wt);
+    if (c._ft) clearTimeout(c._ft);
+    c._iv = c._wt = c._ft = undefined;
+    c._s.forEach(function (s) {
+      if (s) s._end();
+    });
   }
 }
