@@ -12,6 +12,8 @@ const MAC = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
 const XID = 0xdeadbeef;
 const u8 = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);
 const parse = (u: Uint8Array) => parseDhcp(Buffer.from(u));
+// Replies are matched against the request they answer: its xid and MAC.
+const OURS = buildRequest(DISCOVER, XID, MAC, '', '', '', 'sensor-7');
 
 test('DISCOVER: BOOTREQUEST header, broadcast flag, client id, hostname, parameter list, padded to 300 bytes', () => {
   const p = parse(buildRequest(DISCOVER, XID, MAC, '', '', '', 'sensor-7'));
@@ -69,7 +71,7 @@ const ackSpec = {
 };
 
 test('an ACK is read whatever the option order, with pad options between them', () => {
-  const m = parseReply(u8(buildReply(ackSpec)), XID, MAC);
+  const m = parseReply(u8(buildReply(ackSpec)), OURS);
   assert.deepEqual(m, {
     type: ACK, ip: '10.0.0.42', subnet: '255.255.0.0', gateway: '10.0.0.254', dns: ['10.0.0.53', '10.0.0.54'],
     domain: 'lan.example', server: '10.0.0.1', lease: 3600, t1: 1000, t2: 2000,
@@ -77,26 +79,26 @@ test('an ACK is read whatever the option order, with pad options between them', 
 });
 
 test('T1 and T2 default to 1/2 and 7/8 of the lease (RFC 2131 §4.4.5)', () => {
-  const m = parseReply(u8(buildReply({ type: OFFER, xid: XID, chaddr: Buffer.from(MAC), yiaddr: '10.0.0.9', lease: 800 })), XID, MAC)!;
+  const m = parseReply(u8(buildReply({ type: OFFER, xid: XID, chaddr: Buffer.from(MAC), yiaddr: '10.0.0.9', lease: 800 })), OURS)!;
   assert.equal(m.t1, 400);
   assert.equal(m.t2, 700);
   assert.equal(m.type, OFFER);
 });
 
 test('a reply for another transaction, another MAC, a BOOTREQUEST, or a bad cookie is not ours', () => {
-  assert.equal(parseReply(u8(buildReply({ ...ackSpec, xid: XID + 1 })), XID, MAC), null);
-  assert.equal(parseReply(u8(buildReply({ ...ackSpec, chaddr: Buffer.from([2, 0, 0, 0, 0, 1]) })), XID, MAC), null);
+  assert.equal(parseReply(u8(buildReply({ ...ackSpec, xid: XID + 1 })), OURS), null);
+  assert.equal(parseReply(u8(buildReply({ ...ackSpec, chaddr: Buffer.from([2, 0, 0, 0, 0, 1]) })), OURS), null);
   const req = buildReply(ackSpec);
   req[0] = 1;
-  assert.equal(parseReply(u8(req), XID, MAC), null);
+  assert.equal(parseReply(u8(req), OURS), null);
   const cookie = buildReply(ackSpec);
   cookie[239] = 0;
-  assert.equal(parseReply(u8(cookie), XID, MAC), null);
+  assert.equal(parseReply(u8(cookie), OURS), null);
 });
 
 test('an option running past the end of the packet makes the reply invalid', () => {
   const b = buildReply({ type: ACK, xid: XID, chaddr: Buffer.from(MAC), yiaddr: '10.0.0.42' });
   const cut = Buffer.concat([b.subarray(0, b.length - 1), Buffer.from([6, 40, 10, 0])]);
-  assert.equal(parseReply(u8(cut), XID, MAC), null);
-  assert.equal(parseReply(new Uint8Array(100), XID, MAC), null);
+  assert.equal(parseReply(u8(cut), OURS), null);
+  assert.equal(parseReply(new Uint8Array(100), OURS), null);
 });

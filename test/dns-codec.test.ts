@@ -3,10 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { installE } from './helpers/espruino-e.ts';
-import { DNS_BADNAME, DNS_MALFORMED, DNS_NXDOMAIN, DNS_SERVFAIL, DNS_TRUNCATED, buildQuery, parseResponse } from '../src/net/dns.ts';
+import { buildQuery, parseResponse } from '../src/net/dns.ts';
 import { A, AAAA, CNAME, buildResponse, parseQuery } from './helpers/scripted-dns.ts';
 
 installE();
+
+const DNS_BADNAME = 'DNS_BADNAME', DNS_MALFORMED = 'DNS_MALFORMED', DNS_NXDOMAIN = 'DNS_NXDOMAIN', DNS_SERVFAIL = 'DNS_SERVFAIL',
+  DNS_TRUNCATED = 'DNS_TRUNCATED';
 
 const u8 = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);
 const codeOf = (f: () => unknown) => {

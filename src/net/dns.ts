@@ -1,5 +1,7 @@
 // DNS stub resolver: A records over UDP (RFC 1035), a small TTL cache that also serves the last known
 // good answer when every server fails, and bounded waits: servers × (retries + 1) × timeoutMs at most.
+// Error codes: DNS_NXDOMAIN (no such name, or no IPv4 address for it), DNS_TIMEOUT, DNS_MALFORMED,
+// DNS_TRUNCATED, DNS_SERVFAIL (any other error rcode, or no server configured), DNS_BADNAME.
 import { codedError } from '../error';
 import type { CodedError } from '../error';
 import { ipString, isIp } from './ip';
@@ -23,12 +25,8 @@ export interface Answer {
   ttl: number;
 }
 
-export const DNS_NXDOMAIN = 'DNS_NXDOMAIN'; // no such name, or no IPv4 address for it
-export const DNS_TIMEOUT = 'DNS_TIMEOUT';
-export const DNS_MALFORMED = 'DNS_MALFORMED';
-export const DNS_TRUNCATED = 'DNS_TRUNCATED';
-export const DNS_SERVFAIL = 'DNS_SERVFAIL'; // any other error rcode, or no server configured
-export const DNS_BADNAME = 'DNS_BADNAME';
+const NXDOMAIN = 'DNS_NXDOMAIN';
+const MALFORMED = 'DNS_MALFORMED';
 
 const enum C {
   PORT = 53,
@@ -54,7 +52,7 @@ function u16(b: Uint8Array, i: number): number {
 export function buildQuery(id: number, name: string): Uint8Array {
   // Header: id, RD, one question. Then QNAME, QTYPE A, QCLASS IN.
   return E.toUint8Array([id >> 8, id, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, name.split('.').map(function (l) {
-    if (!l || l.length > 63 || name.length > 253) throw fail(DNS_BADNAME, name);
+    if (!l || l.length > 63 || name.length > 253) throw fail('DNS_BADNAME', name);
     return [l.length, l];
   }), 0, 0, C.TYPE_A, 0, 1]);
 }
@@ -69,7 +67,7 @@ function readName(b: Uint8Array, p: number): string {
   for (;;) {
     const l = b[p];
     // Past the end (undefined), a reserved label type (0x40, 0x80), or a pointer loop.
-    if (!(l < 64 || l > 191) || ++n > C.MAX_LABELS) throw fail(DNS_MALFORMED, '');
+    if (!(l < 64 || l > 191) || ++n > C.MAX_LABELS) throw fail(MALFORMED, '');
     if (l > 191) {
       end = end || p + 2;
       p = (l & 63) << 8 | b[p + 1];
@@ -95,12 +93,11 @@ export function parseResponse(b: Uint8Array, q: Uint8Array, name: string): Answe
   let p = q.length;
   // QDCOUNT is not checked: another count could not echo the question byte for byte.
   if (u16(b, 0) !== u16(q, 0) || b[2] < 128 || lower(b.subarray(12, p)) !== lower(q.subarray(12))) return null;
-  if (b[2] & 2) throw fail(DNS_TRUNCATED, name);
-  if (rc) throw fail(rc === 3 ? DNS_NXDOMAIN : DNS_SERVFAIL, name);
+  if (b[2] & 2 || rc) throw fail(b[2] & 2 ? 'DNS_TRUNCATED' : rc === 3 ? NXDOMAIN : 'DNS_SERVFAIL', name);
   for (let i = u16(b, 6); i > 0; i--) {
     const owner = readName(b, p), e = end, at = e + 10, type = u16(b, e);
     p = at + u16(b, e + 8);
-    if (p > b.length) throw fail(DNS_MALFORMED, name);
+    if (p > b.length) throw fail(MALFORMED, name);
     if (owner === a.name) {
       a.ttl = Math.min(a.ttl, u16(b, e + 4) * 65536 + u16(b, e + 6));
       if (type === C.TYPE_A && p - at === 4) {
@@ -118,25 +115,26 @@ export function parseResponse(b: Uint8Array, q: Uint8Array, name: string): Answe
  * a CNAME without an address is asked for next. Module-level (not a closure per resolver): on
  * Espruino every function expression evaluated keeps a copy of its source.
  */
-function lookup(d: Dns, name: string, cb: ResolveCallback): void {
-  const o = d._o, cache = d._h, key = name.toLowerCase().replace(/\.$/, ''), hit = cache[key], list = d._f(),
-    tries = (o.retries ?? 1) + 1;
+function lookup(chip: W5500, servers: () => string[], o: DnsOptions, cache: { [name: string]: [string, number] },
+  name: string, cb: ResolveCallback): void {
+  // One id per lookup: a late answer to an earlier try still counts.
+  const key = name.toLowerCase().replace(/\.$/, ''), hit = cache[key], list = servers(), tries = (o.retries ?? 1) + 1,
+    id = Math.random() * 0x10000;
   // The protocol timer `t` is live whenever a message can arrive, so clearing it is never stale.
-  let cur = key, a = 0, hops = 0, srv: string, q: Uint8Array, sock: UdpSocket | undefined, t: any,
-    err: CodedError | undefined;
+  let cur = key, a = 0, hops = 0, srv: string, q: Uint8Array, sock: UdpSocket | undefined, t: any, err: any;
 
+  // An address is cached as the newest; without one, the last known good answers unless the name is gone.
   const done = function (e?: CodedError, ip?: string, ttl?: number) {
     if (sock) sock.close();
-    if (!ip && hit && (e as CodedError).code !== DNS_NXDOMAIN) {
-      ip = hit[0]; // last known good
-      e = undefined;
-    } else {
-      delete cache[key];
+    delete cache[key];
+    if (ip) {
       const keys = Object.keys(cache);
-      if (ip) {
-        if (keys.length >= (o.cacheSize || 4)) delete cache[keys[0]]; // the oldest
-        cache[key] = [ip, Date.now() + (ttl as number) * 1000];
-      }
+      if (keys.length >= (o.cacheSize || 4)) delete cache[keys[0]]; // the oldest
+      cache[key] = [ip, Date.now() + (ttl as number) * 1000];
+    } else if (hit && (e as CodedError).code !== NXDOMAIN) {
+      cache[key] = hit;
+      ip = hit[0];
+      e = undefined;
     }
     cb(e, ip);
   };
@@ -144,7 +142,7 @@ function lookup(d: Dns, name: string, cb: ResolveCallback): void {
   // Try `a` goes to server a / tries. What an answer said wrong outranks a later server's silence.
   const ask = function () {
     srv = list[a / tries | 0];
-    if (!srv) return done(err || fail(a ? DNS_TIMEOUT : DNS_SERVFAIL, key));
+    if (!srv) return done(err || fail(a ? 'DNS_TIMEOUT' : 'DNS_SERVFAIL', key));
     (sock as UdpSocket).send(srv, C.PORT, q);
     t = setTimeout(function () {
       a++;
@@ -152,39 +150,34 @@ function lookup(d: Dns, name: string, cb: ResolveCallback): void {
     }, o.timeoutMs || 2000);
   };
 
+  // r: an Answer, an error (CodedError), or 0 to ask (again).
   const rx = function (b: Uint8Array, from: { ip: string; port: number }) {
-    let r: Answer | null, again = false;
+    let r: any;
     if (from.ip !== srv || from.port !== C.PORT) return;
     try {
       r = parseResponse(b, q, cur);
       if (!r) return;
+      // A CNAME without its address: its target, from the first server.
       if (!r.ip && r.name !== cur && ++hops < C.MAX_HOPS) {
-        q = buildQuery(Math.random() * 0x10000, r.name); // throws for a bad name: caught below
-        cur = r.name;
-        a = 0;
-        again = true;
-        err = undefined;
+        q = buildQuery(id, cur = r.name); // throws for a bad name: caught below
+        a = r = err = 0;
       }
     } catch (e) {
-      err = e as CodedError;
       // A server that answers badly will not do better on a retry: on to the next one.
-      again = err.code !== DNS_NXDOMAIN;
+      r = err = e;
       a += tries - a % tries;
-      r = null;
     }
     clearTimeout(t);
-    if (again) ask();
-    else if (!r) done(err);
-    else done(r.ip ? undefined : fail(DNS_NXDOMAIN, key), r.ip, r.ttl);
+    if (!r || r.code && r.code !== NXDOMAIN) ask();
+    else done(r.code ? r : r.ip ? undefined : fail(NXDOMAIN, key), r.ip, r.ttl);
   };
 
   setTimeout(function () {
     const now = isIp(name) ? name : hit && hit[1] > Date.now() && hit[0];
     if (now) return cb(undefined, now);
     try {
-      // One id for the whole name: a late answer to an earlier try still counts.
-      q = buildQuery(Math.random() * 0x10000, key);
-      sock = d._c.udp(0);
+      q = buildQuery(id, key);
+      sock = chip.udp(0);
     } catch (e) {
       return done(e as CodedError);
     }
@@ -193,27 +186,17 @@ function lookup(d: Dns, name: string, cb: ResolveCallback): void {
   }, 0);
 }
 
-/** What resolve() is: callable on its own (e.g. `{ resolve: dns.resolve }`), so no `this`. */
-function resolver(d: Dns): (name: string, cb: ResolveCallback) => void {
-  return function (name, cb) {
-    lookup(d, name, cb);
-  };
-}
-
 export class Dns {
-  /** Address of `name`; a dotted IPv4 literal is returned as it is. The callback is always asynchronous. */
+  /** Address of `name`; a dotted IPv4 literal is returned as it is. The callback is always asynchronous.
+   *  Callable on its own (e.g. `{ resolve: dns.resolve }`), so no `this`. */
   resolve: (name: string, cb: ResolveCallback) => void;
-  _c: W5500;
-  _f: () => string[];
-  _o: DnsOptions;
-  /** Name → [address, expiry in ms], oldest first. */
-  _h: { [name: string]: [string, number] } = {};
 
   /** `servers` is asked at each lookup, so it can follow DHCP (e.g. () => chip.getIP().dns). */
   constructor(chip: W5500, servers: () => string[], opts?: DnsOptions) {
-    this._c = chip;
-    this._f = servers;
-    this._o = opts || {};
-    this.resolve = resolver(this);
+    // Name → [address, expiry in ms], oldest first.
+    const cache = {};
+    this.resolve = function (name, cb) {
+      lookup(chip, servers, opts || {}, cache, name, cb);
+    };
   }
 }
