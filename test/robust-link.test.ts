@@ -109,7 +109,7 @@ test('peer RST after a QoS 2 PUBLISH reached the broker: resent with its packet 
     r.chip.faults.latency(150); // the PUBREC is still on its way when the connection is reset
     const from = broker.log().length;
     const done = published(pub, 'rl/rst/a', 'rst-after-publish', 2);
-    const id = Number(Object.keys(pub._fl)[0]);
+    const id = pub._fl[0].messageId;
     await until('the broker has the PUBLISH', () => new RegExp(`Received PUBLISH from rl-rst1 \\(d0, q2, r0, m${id},`).test(brokerLog(from)), 3000);
     r.chip.faults.peerReset(r.socketOf(pub));
     await rec.wait('connected', 2, 8000);
@@ -143,7 +143,7 @@ test('peer RST after PUBREC: the PUBREL is resent, not the PUBLISH, and the mess
     r.chip.faults.latency(150);
     const from = broker.log().length;
     const done = published(pub, 'rl/rst/b', 'rst-after-pubrec', 2);
-    const id = Number(Object.keys(pub._fl)[0]);
+    const id = pub._fl[0].messageId;
     await rec.wait('connected', 2, 8000);
     r.chip.faults.latency(0);
     assert.equal(await done, null);

@@ -145,7 +145,7 @@ test('offline queue, drop-oldest: the oldest request fails to make room; a QoS 0
   c.publish('q/2', 'x', 1, r.cb('2'));
   c.publish('q/3', 'x', 1, r.cb('3'));
   assert.deepEqual({ ...r.got }, { 1: 'MQTT_QUEUE_FULL' });
-  assert.deepEqual((c as any)._q.map((e: any) => e.p.topic), ['q/2', 'q/3']);
+  assert.deepEqual((c as any)._q.map((p: any) => p.topic), ['q/2', 'q/3']);
   c.publish('q/0', 'x', 0, r.cb('0'));
   assert.equal(r.got['0'], 'MQTT_NOT_CONNECTED');
   const { c: c2 } = client({ queueQos0: true });

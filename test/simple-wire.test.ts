@@ -322,6 +322,12 @@ const malformed: [string, Uint8Array][] = [
   ['a PUBLISH with QoS 3', new Uint8Array([0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01])],
   ['a PUBREL with wrong fixed flags', new Uint8Array([0x60, 0x02, 0x00, 0x01])],
   ['a CONNACK after CONNACK', new Uint8Array([0x20, 0x02, 0x00, 0x00])],
+  // well-formed, but only a client sends them
+  ['a CONNECT', new Uint8Array([0x10, 0x0c, 0, 4, 77, 81, 84, 84, 4, 2, 0, 60, 0, 0])],
+  ['a SUBSCRIBE', new Uint8Array([0x82, 0x06, 0, 1, 0, 1, 0x61, 0])],
+  ['an UNSUBSCRIBE', new Uint8Array([0xa2, 0x05, 0, 1, 0, 1, 0x61])],
+  ['a PINGREQ', new Uint8Array([0xc0, 0x00])],
+  ['a DISCONNECT', new Uint8Array([0xe0, 0x00])],
 ];
 for (const [what, bytes] of malformed) {
   test(`${what} from the broker: 'error' event, connection closed`, async () => {
