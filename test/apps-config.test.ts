@@ -129,13 +129,15 @@ describe('settings checked at start', () => {
 
   // The check reads each setting's kind by its place in the block, so a name the app does not know
   // must not get that far: the block's type refuses it when the app is built.
-  test('a misspelt or extra setting name in the block is refused by TypeScript at build', () => {
+  test('a misspelt or extra setting name, or a QOS other than 0-2, in the block is refused by TypeScript', () => {
     for (const app of ['pub', 'sub'] as const) {
       assert.deepEqual(typeErrors(app, (src) => src), [], `${app} as shipped type-checks`);
       const typo = typeErrors(app, (src) => src.replace(/^  BROKER:/m, '  BROKR:'));
       assert.ok(typo.some((m) => /'BROKR' does not exist/.test(m)), typo.join('\n'));
       const extra = typeErrors(app, (src) => src.replace(/^  PORT: 1883,/m, '  PORT: 1883,\n  PORT2: 1884,'));
       assert.ok(extra.some((m) => /'PORT2' does not exist/.test(m)), extra.join('\n'));
+      const qos = typeErrors(app, (src) => src.replace(/^  QOS: 2,/m, '  QOS: 3,'));
+      assert.ok(qos.some((m) => /Type '3' is not assignable/.test(m)), qos.join('\n'));
     }
   });
 });

@@ -16,7 +16,6 @@ const SETTINGS: Settings & { INTERVAL: number } = {
   QOS: 2, // QoS of the readings and of the reply subscription: 0, 1 or 2 (2: exactly once, across reconnects)
   KEEPALIVE: 60, // seconds of silence before a ping; the broker drops the client after 1.5x
   COUNT: 10, // readings to publish, then stop; 0 = forever
-  INTERVAL: 3000, // ms between readings
   DHCP: true, // true: DHCP, with the static address below if no lease comes; false: static only
   DHCP_TIMEOUT: 10000, // ms to wait for a lease before using the static address
   IP: '192.168.1.20', // static address
@@ -32,6 +31,7 @@ const SETTINGS: Settings & { INTERVAL: number } = {
   RST: B1, // W5500 reset (RSTn); undefined if not wired
   INT: A8, // W5500 interrupt (INTn); undefined if not wired (then it is polled)
   DEBUG: false, // true: log every MQTT packet
+  INTERVAL: 3000, // ms between readings
 };
 
 // timer: 0 when none (Espruino's clearInterval(undefined) throws, clearInterval(0) does not)
@@ -45,16 +45,16 @@ function stop(): void {
 
 // Offline, the robust client queues the reading; one it refuses (bad input) keeps its number for the next tick.
 function tick(): void {
-  const s = SETTINGS, n = sent + 1;
-  if (s.COUNT && sent >= s.COUNT) {
+  const n = sent + 1;
+  if (SETTINGS.COUNT && sent >= SETTINGS.COUNT) {
     if (acked >= sent) {
       stop();
-      end(s.REPLY_TOPIC);
+      end(SETTINGS.REPLY_TOPIC);
     }
     return;
   }
   try {
-    c.publish(s.TOPIC, JSON.stringify({ n: n, up: getTime() - t0 | 0, temp: +E.getTemperature().toFixed(1), ip: chip.getIP().ip }), s.QOS, function (e) {
+    c.publish(SETTINGS.TOPIC, JSON.stringify({ n: n, up: getTime() - t0 | 0, temp: +E.getTemperature().toFixed(1), ip: chip.getIP().ip }), SETTINGS.QOS, function (e) {
       acked++;
       if (e) log('lost ' + n + ': ' + e.message);
     });
@@ -79,5 +79,5 @@ function go(): void {
 }
 
 E.on('kill', stop);
-// the kind of each setting, in the block's order: one letter each (see app-config.ts)
-app('pub', SETTINGS, 'ahbbbaaijklcmddddefffnfggc', go);
+// INTERVAL is an integer 10-864e5 (see app-config.ts)
+app('pub', SETTINGS, 'l', go);

@@ -36,16 +36,15 @@ const SETTINGS: Settings = {
 let got: number;
 
 function message(topic: string, p: Uint8Array): void {
-  const s = SETTINGS;
-  if (s.COUNT && got >= s.COUNT) return; // arrived while unsubscribing
+  if (SETTINGS.COUNT && got >= SETTINGS.COUNT) return; // arrived while unsubscribing
   got++;
   log('got ' + got + ' on ' + topic + ': ' + E.toString(p));
   try {
-    c.publish(s.REPLY_TOPIC, '' + got, s.QOS);
+    c.publish(SETTINGS.REPLY_TOPIC, '' + got, SETTINGS.QOS);
   } catch (e) {
     oops(e);
   }
-  if (got == s.COUNT) end(s.TOPIC);
+  if (got == SETTINGS.COUNT) end(SETTINGS.TOPIC);
 }
 
 // The first connection; after a reconnect the session still has the subscription.
@@ -58,5 +57,4 @@ function go(): void {
   });
 }
 
-// the kind of each setting, in the block's order: one letter each (see app-config.ts)
-app('sub', SETTINGS, 'ahbbbaaijkcmddddefffnfggc', go);
+app('sub', SETTINGS, '', go);
