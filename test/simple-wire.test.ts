@@ -57,7 +57,7 @@ test('two boards whose serials differ only in their last digits get different de
   const original = g.getSerial;
   const ids: string[] = [];
   try {
-    for (const serial of ['33FFD605-41573033-15720843', '33FFD605-41573033-15720844']) {
+    for (const serial of ['33FFD605-41573033-15720843', '33FFD605-41573033-15720844', '30_AE_A4:1C:2B_90']) {
       g.getSerial = () => serial;
       const { client, conn } = await session({ clientId: undefined });
       ids.push(conn.received[0].packet.clientId);
@@ -67,7 +67,8 @@ test('two boards whose serials differ only in their last digits get different de
     g.getSerial = original;
   }
   assert.notEqual(ids[0], ids[1]);
-  assert.ok(ids.every((id) => id.length <= 23));
+  // the characters every broker must accept [MQTT-3.1.3-5]
+  assert.ok(ids.every((id) => id.length <= 23 && /^[0-9a-zA-Z]+$/.test(id)), ids.join(' '));
 });
 
 test('setLastWill goes into the next CONNECT; an empty client id is sent with a clean session', async () => {

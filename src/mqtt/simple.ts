@@ -180,7 +180,7 @@ export class MQTTClient extends Emitter {
     if (c._st) throw codedError(ERR_BUSY, 'disconnect() first');
     // the codec validates, and defaults clean to true; [MQTT-3.1.3-5] accepts 1..23 of 0-9a-zA-Z.
     // The end of the serial: boards of one batch differ there (an STM32's lot number comes first).
-    o.clientId = o.clientId ?? 'esp' + getSerial().replace(/\W/g, '').slice(-20);
+    o.clientId = o.clientId ?? 'esp' + getSerial().replace(/[^0-9a-zA-Z]/g, '').slice(-20);
     c._pkt = encode(Object.assign({}, o, { cmd: 'connect', keepalive: ka }) as Packet);
     if (typeof t == 'function') {
       attach(c, c._tr = t());
@@ -269,8 +269,7 @@ export class MQTTClient extends Emitter {
         if (!big) c.emit('message', p.topic, p.payload, p);
       } else if ((k == 'connack') != (c._st == WAIT) || 'connect subscribe unsubscribe pingreq disconnect'.indexOf(k) >= 0) {
         fatal(c, codedError(ERR_PROTOCOL, 'unexpected ' + k));
-      }
-      else if (k == 'connack') {
+      } else if (k == 'connack') {
         const rc = p.returnCode;
         if (rc) {
           const e: any = codedError(ERR_REFUSED, 'refused: 0x0' + rc + ' ' + REFUSED[rc]);

@@ -9,7 +9,7 @@
 // On builds with unicode support, an empty string flagged UTF-8 (truthy there, measured on 2v29);
 // '' elsewhere, where E.asUTF8 is absent or throws. Prefixing it converts an unflagged string's
 // code points 128..255 to UTF-8, so E.toUint8Array never returns Latin-1.
-export let utf8Empty = '';
+let utf8Empty = '';
 try {
   utf8Empty = (E as any).asUTF8('');
 } catch {
